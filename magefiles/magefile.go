@@ -1,0 +1,170 @@
+//go:build mage
+
+// paved's own build. `go tool mage ci` is the gate CI runs.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
+	"golang.org/x/mod/modfile"
+)
+
+var Default = CI
+
+// CI runs every gate in order and stops at the first failure.
+func CI() error {
+	gates := []struct {
+		name string
+		run  func() error
+	}{
+		{"fmt", Fmt},
+		{"vet", Vet},
+		{"templates", TemplatesFresh},
+		{"lint", Lint},
+		{"test", Test},
+	}
+	type result struct {
+		name, status string
+		took         time.Duration
+	}
+	var results []result
+	defer func() {
+		fmt.Println("\ngate        result  time")
+		for _, r := range results {
+			fmt.Printf("%-11s %-7s %s\n", r.name, r.status, r.took.Round(time.Millisecond))
+		}
+	}()
+	for _, g := range gates {
+		fmt.Printf("==> %s\n", g.name)
+		start := time.Now()
+		err := g.run()
+		status := "ok"
+		if err != nil {
+			status = "FAIL"
+		}
+		results = append(results, result{g.name, status, time.Since(start)})
+		if err != nil {
+			return fmt.Errorf("gate %s failed: %w", g.name, err)
+		}
+	}
+	return nil
+}
+
+// Fmt fails when gofmt would change a file, listing the files.
+func Fmt() error {
+	fmt.Println("gofmt -l .")
+	out, err := sh.Output("gofmt", "-l", ".")
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, f := range strings.Fields(out) {
+		if !strings.HasPrefix(filepath.ToSlash(f), "testdata/") {
+			bad = append(bad, f)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("gofmt would reformat: %s (run gofmt -w)", strings.Join(bad, " "))
+	}
+	return nil
+}
+
+// Vet runs go vet on paved and on its magefiles.
+func Vet() error {
+	if err := sh.RunV("go", "vet", "./..."); err != nil {
+		return err
+	}
+	return sh.RunV("go", "vet", "-tags", "mage", "./magefiles/...")
+}
+
+// TemplatesFresh fails when an embedded template zip is older than its directory.
+func TemplatesFresh() error {
+	return sh.RunV("go", "test", "-count=1", "-run", "TestEmbeddedZipsFresh", "./templates")
+}
+
+// Templates regenerates the embedded template zips.
+func Templates() error {
+	return sh.RunV("go", "generate", "./templates")
+}
+
+// Lint runs golangci-lint v2 at the version pinned in tools/go.mod.
+func Lint() error {
+	bin, err := golangciLint()
+	if err != nil {
+		return err
+	}
+	return sh.RunV(bin, "run", "./...")
+}
+
+// Test runs all tests with the race detector, end-to-end tests included.
+func Test() error {
+	return sh.RunV("go", "test", "-race", "-count=1", "./...")
+}
+
+// Short runs the quick tests only.
+func Short() error {
+	return sh.RunV("go", "test", "-short", "./...")
+}
+
+// Golden rewrites golden files and embedded templates from the current code.
+func Golden() error {
+	mg.SerialDeps(Templates)
+	return sh.RunV("go", "test", "./...", "-run", "Golden", "-update")
+}
+
+// Bench runs paved's benchmarks in a benchstat-friendly form.
+func Bench() error {
+	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5", "./...")
+}
+
+// Install installs paved into GOBIN.
+func Install() error {
+	return sh.RunV("go", "install", "./cmd/paved")
+}
+
+// golangciLint builds golangci-lint once per version into the user cache, so
+// that CI pays its ten-minute compile only when tools/go.mod changes it.
+func golangciLint() (string, error) {
+	const mod = "github.com/golangci/golangci-lint/v2"
+	data, err := os.ReadFile("tools/go.mod")
+	if err != nil {
+		return "", err
+	}
+	f, err := modfile.ParseLax("tools/go.mod", data, nil)
+	if err != nil {
+		return "", err
+	}
+	version := ""
+	for _, r := range f.Require {
+		if r.Mod.Path == mod {
+			version = r.Mod.Version
+		}
+	}
+	if version == "" {
+		return "", errors.New("tools/go.mod does not require " + mod)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(cache, "paved-tools", "golangci-lint-"+version)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	fmt.Printf("building golangci-lint %s into %s (once per version)\n", version, bin)
+	cmd := exec.Command("go", "build", "-o", bin, mod+"/cmd/golangci-lint")
+	cmd.Dir = "tools"
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building golangci-lint %s: %w", version, err)
+	}
+	return bin, nil
+}

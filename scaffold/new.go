@@ -1,0 +1,184 @@
+package scaffold
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strings"
+
+	"golang.org/x/mod/module"
+)
+
+// NewOptions is what `paved new` is asked to do.
+type NewOptions struct {
+	Module   string // module path of the new repository
+	Dir      string // target directory; empty means the module's last element
+	Template string // source spec: built-in name, directory, MODULE@VERSION[//SUBDIR]
+	Answers  AnswerInput
+	NoHooks  bool // skip the template's tasks
+	Trust    bool // run tasks of a template that is not built in
+	// PavedVersion is paved's own version, visible to templates as .Paved.Version.
+	PavedVersion string
+	Resolver     *Resolver
+	Log          io.Writer // progress and task output; nil discards
+}
+
+// NewResult says what New made.
+type NewResult struct {
+	Dir      string
+	Template *Template
+	Answers  map[string]any
+	Files    int
+	// SkippedTasks are the tasks not run because the template is not trusted.
+	SkippedTasks [][]string
+}
+
+// TaskError is a post-generation task that failed. The repository stays in
+// place: it was written before the tasks ran.
+type TaskError struct {
+	Task []string
+	Err  error
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("task %q failed: %v (the repository was written; fix and rerun the task by hand)", strings.Join(e.Task, " "), e.Err)
+}
+
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// Plan is a template opened and answered, ready to render: what New and
+// tests share.
+type Plan struct {
+	Template *Template
+	Manifest *Manifest // nil for a plain Go module
+	Data     map[string]any
+	Answers  map[string]any
+}
+
+// Prepare opens the template, reads its manifest and resolves the answers.
+func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
+	if err := module.CheckPath(modPath); err != nil {
+		return nil, fmt.Errorf("invalid module path %q: %v", modPath, err)
+	}
+	t, err := r.Open(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ReadManifest(t.FS)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Template: t, Manifest: m, Data: RenderData(modPath, t, pavedVersion), Answers: map[string]any{}}
+	if m == nil {
+		if len(in.Set) > 0 || len(in.Given) > 0 {
+			return nil, errors.New("answers given, but the template is a plain Go module with no questions")
+		}
+		return p, nil
+	}
+	if p.Answers, err = ResolveAnswers(m, p.Data, in); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ReadManifest reads paved.yaml from a template's root; a template without
+// one is a plain Go module and gets a nil manifest.
+func ReadManifest(fsys fs.FS) (*Manifest, error) {
+	data, err := fs.ReadFile(fsys, ManifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(ManifestName, data)
+}
+
+// Render renders the plan and adds the answers file.
+func (p *Plan) Render(ctx context.Context) ([]File, error) {
+	modPath := p.Data["Module"].(string)
+	files, err := Render(ctx, RenderInput{Template: p.Template, Manifest: p.Manifest, Module: modPath, Data: p.Data})
+	if err != nil {
+		return nil, err
+	}
+	af := &AnswersFile{Template: p.Template.Source, Version: p.Template.Version, Module: modPath, Answers: p.Answers}
+	var questions []Question
+	if p.Manifest != nil {
+		questions = p.Manifest.Questions
+	}
+	data, err := af.Marshal(questions)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.Path == AnswersFileName {
+			return nil, fmt.Errorf("the template has its own %s; paved writes that file", AnswersFileName)
+		}
+	}
+	return append(files, File{Path: AnswersFileName, Data: data, Mode: 0o644}), nil
+}
+
+// New creates a repository from a template: it checks the target, resolves
+// the template and answers, renders in memory, writes all or nothing, then
+// runs the template's tasks.
+func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = DefaultDir(opts.Module)
+	}
+	if err := module.CheckPath(opts.Module); err != nil {
+		return nil, fmt.Errorf("invalid module path %q: %v", opts.Module, err)
+	}
+	if err := CheckTarget(dir); err != nil {
+		return nil, err
+	}
+	spec := opts.Template
+	if spec == "" {
+		spec = "service"
+	}
+	plan, err := Prepare(ctx, opts.Resolver, spec, opts.Module, opts.PavedVersion, opts.Answers)
+	if err != nil {
+		return nil, err
+	}
+	files, err := plan.Render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteTree(ctx, dir, files); err != nil {
+		return nil, err
+	}
+	res := &NewResult{Dir: dir, Template: plan.Template, Answers: plan.Answers, Files: len(files)}
+	if plan.Manifest == nil || opts.NoHooks || len(plan.Manifest.Tasks) == 0 {
+		return res, nil
+	}
+	_, builtin := opts.Resolver.Builtins[spec]
+	if !builtin && !opts.Trust {
+		res.SkippedTasks = plan.Manifest.Tasks
+		return res, nil
+	}
+	return res, RunTasks(ctx, dir, plan.Manifest.Tasks, log)
+}
+
+// RunTasks runs commands in dir, in order, stopping at the first failure.
+func RunTasks(ctx context.Context, dir string, tasks [][]string, log io.Writer) error {
+	for _, task := range tasks {
+		fmt.Fprintf(log, "paved: running %s\n", strings.Join(task, " "))
+		cmd := exec.CommandContext(ctx, task[0], task[1:]...)
+		cmd.Dir = dir
+		cmd.Stdout = log
+		cmd.Stderr = log
+		cmd.Env = os.Environ()
+		if err := cmd.Run(); err != nil {
+			return &TaskError{Task: task, Err: err}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+// Package templates holds paved's built-in templates.
+//
+// Each built-in template is a directory here that is a working Go module
+// (service/ builds, tests and lints in place). //go:embed cannot reach into a
+// directory holding a go.mod, so the binary embeds a zip of each one, made by
+// Zip; a test fails when a zip is stale, and -update rewrites it:
+//
+//	go test ./templates -run TestEmbeddedZipsFresh -update
+package templates
+
+import (
+	"archive/zip"
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+//go:generate go test -run TestEmbeddedZipsFresh -update .
+
+// Names lists the built-in templates; the first is the default.
+var Names = []string{"service"}
+
+//go:embed *.zip
+var zips embed.FS
+
+// Builtins returns each built-in template's files by name.
+func Builtins() (map[string]fs.FS, error) {
+	out := map[string]fs.FS{}
+	for _, name := range Names {
+		data, err := zips.ReadFile(name + ".zip")
+		if err != nil {
+			return nil, err
+		}
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, fmt.Errorf("built-in template %s: %w", name, err)
+		}
+		out[name] = zr
+	}
+	return out, nil
+}
+
+// Zip packs a template directory deterministically: files in path order,
+// no timestamps, file modes kept. In a git checkout only the files git
+// tracks or would track (.gitignore honoured) are packed, so build outputs
+// and coverage reports in the directory never leak into the binary.
+func Zip(dir string) ([]byte, error) {
+	names, err := templateFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range names {
+		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: built-in templates hold regular files only", name)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			return nil, err
+		}
+		mode := fs.FileMode(0o644)
+		if fi.Mode()&0o111 != 0 {
+			mode = 0o755
+		}
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		h.SetMode(mode)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// templateFiles lists the files of dir, slash-separated and sorted.
+func templateFiles(dir string) ([]string, error) {
+	var names []string
+	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", ".")
+	cmd.Dir = dir
+	if out, err := cmd.Output(); err == nil {
+		for name := range strings.SplitSeq(string(out), "\x00") {
+			// ls-files lists tracked files that were deleted from the tree too.
+			if name != "" && fileExists(filepath.Join(dir, name)) {
+				names = append(names, name)
+			}
+		}
+	} else {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				if d != nil && d.IsDir() && d.Name() == ".git" {
+					return fs.SkipDir
+				}
+				return err
+			}
+			rel, err := filepath.Rel(dir, p)
+			names = append(names, filepath.ToSlash(rel))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(path.Clean(a), path.Clean(b)) })
+	return names, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}

@@ -1,0 +1,46 @@
+package templates
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the embedded template zips")
+
+// TestEmbeddedZipsFresh fails when a template directory changed but its
+// embedded zip was not regenerated.
+func TestEmbeddedZipsFresh(t *testing.T) {
+	for _, name := range Names {
+		t.Run(name, func(t *testing.T) {
+			want, err := Zip(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(name + ".zip")
+			if bytes.Equal(got, want) {
+				return
+			}
+			if *update {
+				if err := os.WriteFile(name+".zip", want, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			t.Fatalf("templates/%s.zip is stale: run `go generate ./templates` (or `go tool mage templates`)", name)
+		})
+	}
+}
+
+func TestBuiltinsOpen(t *testing.T) {
+	b, err := Builtins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names {
+		if _, err := b[name].Open("paved.yaml"); err != nil {
+			t.Errorf("built-in %s has no paved.yaml: %v", name, err)
+		}
+	}
+}
