@@ -12,6 +12,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/semver"
 )
 
 // ManifestName is the file at a template's root that makes it a paved template.
@@ -377,6 +378,9 @@ func (p *manifestParser) migrations(n *yaml.Node, m *Manifest) error {
 		}
 		if mig.Version == "" || len(mig.Run) == 0 {
 			return p.errorf(mn, "migration needs a version and run commands")
+		}
+		if !semver.IsValid(mig.Version) {
+			return p.errorf(mn, "migration version %q is not a semantic version like v2.0.0", mig.Version)
 		}
 		m.Migrations = append(m.Migrations, mig)
 	}

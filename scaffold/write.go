@@ -83,6 +83,18 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
+	// os.Rename refuses to replace a directory, even an empty one; os.Remove
+	// removes only an empty one, so nothing of the user's can be lost here.
+	if fi, statErr := os.Stat(abs); statErr == nil && fi.IsDir() {
+		if err := os.Remove(abs); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				os.Mkdir(abs, fi.Mode().Perm())
+			}
+		}()
+	}
 	return os.Rename(tmp, abs)
 }
 

@@ -1,0 +1,155 @@
+// Package scaffoldtest builds fixtures for tests of paved: a GOPROXY in a
+// directory, served through a file:// URL, and an environment that makes the
+// go command use it and nothing else.
+package scaffoldtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/module"
+	modzip "golang.org/x/mod/zip"
+)
+
+// Proxy is a module proxy laid out in a directory, as GOPROXY=file:// reads it.
+type Proxy struct {
+	Dir string
+}
+
+// NewProxy makes an empty proxy in a temporary directory.
+func NewProxy(t testing.TB) *Proxy {
+	return &Proxy{Dir: t.TempDir()}
+}
+
+// URL is the GOPROXY value for the proxy.
+func (p *Proxy) URL() string {
+	u := filepath.ToSlash(p.Dir)
+	if runtime.GOOS == "windows" {
+		u = "/" + u
+	}
+	return "file://" + u
+}
+
+// Add publishes the module in srcDir (which holds its go.mod) as modPath@version.
+func (p *Proxy) Add(t testing.TB, modPath, version, srcDir string) {
+	t.Helper()
+	escPath, err := module.EscapePath(modPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	escVer, err := module.EscapeVersion(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(p.Dir, filepath.FromSlash(escPath), "@v")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := os.ReadFile(filepath.Join(srcDir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(escVer+".mod", gomod)
+	info, _ := json.Marshal(map[string]string{"Version": version, "Time": "2026-01-02T03:04:05Z"})
+	write(escVer+".info", info)
+	zf, err := os.Create(filepath.Join(dir, escVer+".zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := modzip.CreateFromDir(zf, module.Version{Path: modPath, Version: version}, srcDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := zf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := os.ReadFile(filepath.Join(dir, "list"))
+	if !strings.Contains("\n"+string(list), "\n"+version+"\n") {
+		write("list", append(list, version+"\n"...))
+	}
+}
+
+// GoEnv returns an environment in which the go command reads modules from
+// the proxy only, with checksum verification off and a fresh module cache
+// that is removed (despite its read-only files) when the test ends.
+func (p *Proxy) GoEnv(t testing.TB) []string {
+	t.Helper()
+	modcache := filepath.Join(t.TempDir(), "modcache")
+	t.Cleanup(func() { MakeWritable(modcache) })
+	env := os.Environ()
+	return append(env,
+		"GOPROXY="+p.URL(),
+		"GOSUMDB=off",
+		"GONOSUMDB=*",
+		"GOFLAGS=-modcacherw",
+		"GOMODCACHE="+modcache,
+		"GOTOOLCHAIN=local",
+	)
+}
+
+// MakeWritable makes a tree writable so t.TempDir's cleanup can remove it.
+func MakeWritable(dir string) {
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			os.Chmod(p, fi.Mode()|0o200)
+		}
+		return nil
+	})
+}
+
+// WriteTree writes files (slash paths to contents) under dir.
+func WriteTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// ReadTree reads every file below dir into a map of slash path to content;
+// symbolic links read as "-> target".
+func ReadTree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if fi.Mode()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			out[rel] = "-> " + target
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out[rel] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Must fails the test on err, saying what was being done.
+func Must(t testing.TB, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(fmt.Errorf("%s: %w", what, err))
+	}
+}
