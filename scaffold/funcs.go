@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -18,6 +19,9 @@ var hostFuncs = []string{
 	"genPrivateKey", "genCA", "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey",
 	"genSignedCert", "genSignedCertWithKey", "encryptAES", "decryptAES", "bcrypt", "htpasswd",
 }
+
+// templateFuncs is funcMap built once: templates only read it.
+var templateFuncs = sync.OnceValue(funcMap)
 
 // funcMap returns the functions available to templates: sprig's pure
 // functions plus moduleBase.

@@ -217,7 +217,7 @@ func (r *renderer) execute(name, text string) ([]byte, error) {
 }
 
 func newTemplate(m *Manifest, name string) *template.Template {
-	return template.New(name).Delims(m.Delims[0], m.Delims[1]).Funcs(funcMap()).Option("missingkey=error")
+	return template.New(name).Delims(m.Delims[0], m.Delims[1]).Funcs(templateFuncs()).Option("missingkey=error")
 }
 
 // renderString renders a short template (a default, a condition, a path);
