@@ -140,13 +140,7 @@ type goModDownload struct {
 }
 
 func (r *Resolver) openModule(ctx context.Context, src ParsedSource) (*Template, error) {
-	// Run outside any module so the user's current go.mod plays no part.
-	tmp, err := os.MkdirTemp("", "paved-download-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	out, err := r.run(ctx, tmp, "go", "mod", "download", "-json", src.Module+"@"+src.Version)
+	out, err := r.goOutsideModule(ctx, "mod", "download", "-json", src.Module+"@"+src.Version)
 	var dl goModDownload
 	if jsonErr := json.Unmarshal(out, &dl); jsonErr != nil {
 		if err != nil {
@@ -170,6 +164,17 @@ func (r *Resolver) openModule(ctx context.Context, src ParsedSource) (*Template,
 		}
 	}
 	return &Template{FS: os.DirFS(root), Source: source, Version: dl.Version}, nil
+}
+
+// goOutsideModule runs the go command in an empty directory, so that the
+// user's current go.mod plays no part.
+func (r *Resolver) goOutsideModule(ctx context.Context, args ...string) ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "paved-go-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	return r.run(ctx, tmp, "go", args...)
 }
 
 // run runs a command in dir and returns its standard output; a failure's

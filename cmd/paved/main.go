@@ -26,10 +26,13 @@ var version = ""
 
 const usage = `usage:
   paved new [flags] MODULE [DIR]   create a repository from a template
+  paved update [flags] [DIR]       apply what changed in the template, by three-way merge
+  paved diff [DIR]                 what update would change, as a unified diff
+  paved check [--json] [DIR]       exit 1 when a newer template version exists
   paved templates                  list built-in templates and their questions
   paved version                    print paved's version
 
-Run 'paved new -h' for the flags of new.
+Run 'paved COMMAND -h' for a command's flags.
 `
 
 func main() {
@@ -55,6 +58,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "new":
 		err = cmdNew(ctx, args[1:], stdin, stderr)
+	case "update":
+		err = cmdUpdate(ctx, args[1:], stdin, stdout, stderr, false)
+	case "diff":
+		err = cmdUpdate(ctx, args[1:], stdin, stdout, stderr, true)
+	case "check":
+		err = cmdCheck(ctx, args[1:], stdout, stderr)
 	case "templates":
 		err = cmdTemplates(stdout)
 	case "version":
@@ -65,11 +74,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "paved: unknown command %q\n%s", args[0], usage)
 		return exitError
 	}
+	var codeErr *exitCodeError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &codeErr):
+		if codeErr.msg != "" {
+			fmt.Fprintln(stderr, "paved:", codeErr.msg)
+		}
+		return codeErr.code
 	case errors.As(err, new(*scaffold.TaskError)):
 		fmt.Fprintln(stderr, "paved:", err)
 		return exitFindings

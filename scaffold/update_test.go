@@ -1,0 +1,493 @@
+package scaffold
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/paved-dev/paved/scaffold/scaffoldtest"
+)
+
+func runGit(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// templateRepo is a local git template whose versions are tags.
+type templateRepo struct {
+	dir string
+}
+
+func newTemplateRepo(t testing.TB) *templateRepo {
+	dir := t.TempDir()
+	runGit(t, dir, "init", "-q")
+	return &templateRepo{dir: dir}
+}
+
+// tag replaces the template's files with files and tags the commit.
+func (tr *templateRepo) tag(t testing.TB, version string, files map[string]string) {
+	t.Helper()
+	entries, _ := os.ReadDir(tr.dir)
+	for _, e := range entries {
+		if e.Name() != ".git" {
+			os.RemoveAll(filepath.Join(tr.dir, e.Name()))
+		}
+	}
+	scaffoldtest.WriteTree(t, tr.dir, files)
+	runGit(t, tr.dir, "add", "-A")
+	runGit(t, tr.dir, "commit", "-qm", version, "--allow-empty")
+	runGit(t, tr.dir, "tag", version)
+}
+
+// checkout puts the template's working tree at a version, so `new` sees it.
+func (tr *templateRepo) checkout(t testing.TB, version string) {
+	runGit(t, tr.dir, "checkout", "-q", version)
+}
+
+const v1Manifest = "questions:\n  - name: Name\n    default: app\n  - name: Chaos\n    type: bool\n    default: true\nfiles:\n  - path: 'chaos/**'\n    when: '{{ .Chaos }}'\n"
+
+var templateV1 = map[string]string{
+	"paved.yaml":          v1Manifest,
+	"README.md.tmpl":      "# {{ .Name }}\n\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\n",
+	"config.txt":          "a=1\nb=2\nc=3\n",
+	"untouched.txt":       "same in both\n",
+	"dropped.txt":         "the template drops this\n",
+	"dropped-changed.txt": "the template drops this too\n",
+	"deleted-by-user.txt": "the user deletes this\n",
+	"chaos/pod-kill.yaml": "kind: PodChaos\n",
+	"bin.dat":             "\x00binary v1",
+	"go.mod":              "module example.com/tmpl\n\ngo 1.25\n\nrequire example.com/a v1.0.0\n",
+}
+
+var templateV2 = map[string]string{
+	"paved.yaml":          v1Manifest + "migrations:\n  - version: v2.0.0\n    run: [[sh, -c, 'echo migrated > migrated.txt']]\n",
+	"README.md.tmpl":      "# {{ .Name }}\n\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8 changed by the template\n",
+	"config.txt":          "a=1\nb=template\nc=3\n",
+	"untouched.txt":       "same in both\n",
+	"dropped-changed.txt": "the template drops this too\n",
+	"deleted-by-user.txt": "the user deletes this, and the template changed it\n",
+	"added.txt":           "new in v2\n",
+	"chaos/pod-kill.yaml": "kind: PodChaos\nspec: {}\n",
+	"bin.dat":             "\x00binary v2",
+	"go.mod":              "module example.com/tmpl\n\ngo 1.26\n\nrequire (\n\texample.com/a v1.2.0\n\texample.com/b v0.1.0\n)\n",
+}
+
+func init() {
+	delete(templateV2, "dropped-changed.txt")
+}
+
+// generated makes a repository at version from a template repo and commits it.
+func generated(t *testing.T, tr *templateRepo, version string, set ...string) (string, *Resolver) {
+	t.Helper()
+	tr.checkout(t, version)
+	r := &Resolver{Builtins: Builtins{}}
+	dir := filepath.Join(t.TempDir(), "repo")
+	_, err := New(context.Background(), NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, Resolver: r, Answers: AnswerInput{Set: set}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.checkout(t, "master")
+	runGit(t, dir, "init", "-q")
+	runGit(t, dir, "add", "-A")
+	runGit(t, dir, "commit", "-qm", "generated")
+	return dir, r
+}
+
+func commitAll(t *testing.T, dir string) {
+	runGit(t, dir, "add", "-A")
+	runGit(t, dir, "commit", "-qm", "edit", "--allow-empty")
+}
+
+func userEdit(t *testing.T, dir, name, content string) {
+	t.Helper()
+	scaffoldtest.WriteTree(t, dir, map[string]string{name: content})
+}
+
+func TestUpdateMergesBothSides(t *testing.T) {
+	tr := newTemplateRepo(t)
+	tr.tag(t, "v1.0.0", templateV1)
+	tr.tag(t, "v2.0.0", templateV2)
+	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	dir, r := generated(t, tr, "v1.0.0")
+
+	// The user's work: one file the template also changes (README, other
+	// lines), one it does not (untouched.txt), a delete, a change to a file
+	// the template drops, a binary change, and a go.mod requirement.
+	userEdit(t, dir, "README.md", "# app\n\nline 2 by the user\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\n")
+	userEdit(t, dir, "untouched.txt", "same in both\nplus the user's line\n")
+	userEdit(t, dir, "dropped-changed.txt", "the template drops this too\nbut the user changed it\n")
+	userEdit(t, dir, "bin.dat", "\x00binary by the user")
+	userEdit(t, dir, "go.mod", "module example.com/acme/app\n\ngo 1.25\n\nrequire (\n\texample.com/a v1.1.0\n\texample.com/mine v1.3.0\n)\n")
+	os.Remove(filepath.Join(dir, "deleted-by-user.txt"))
+	commitAll(t, dir)
+
+	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, PavedVersion: "v0.0.0-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.From != "v1.0.0" || res.To != "v2.0.0" {
+		t.Errorf("from %s to %s", res.From, res.To)
+	}
+	got := scaffoldtest.ReadTree(t, dir)
+	want := map[string]string{
+		"README.md":           "# app\n\nline 2 by the user\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8 changed by the template\n",
+		"config.txt":          "a=1\nb=template\nc=3\n",
+		"untouched.txt":       "same in both\nplus the user's line\n",
+		"dropped-changed.txt": "the template drops this too\nbut the user changed it\n",
+		"added.txt":           "new in v2\n",
+		"chaos/pod-kill.yaml": "kind: PodChaos\nspec: {}\n",
+		"bin.dat":             "\x00binary by the user",
+		"go.mod":              "module example.com/acme/app\n\ngo 1.26\n\nrequire (\n\texample.com/a v1.2.0\n\texample.com/b v0.1.0\n\texample.com/mine v1.3.0\n)\n",
+	}
+	for name, content := range want {
+		if got[name] != content {
+			t.Errorf("%s =\n%q\nwant\n%q", name, got[name], content)
+		}
+	}
+	for _, gone := range []string{"dropped.txt", "deleted-by-user.txt", "migrated.txt"} {
+		if _, ok := got[gone]; ok {
+			t.Errorf("%s exists after the update", gone)
+		}
+	}
+	if !strings.Contains(got[AnswersFileName], "version: v2.0.0\n") {
+		t.Errorf("answers file not at v2:\n%s", got[AnswersFileName])
+	}
+	actions := map[string]Action{}
+	for _, c := range res.Changes {
+		actions[c.Path] = c.Action
+	}
+	wantActions := map[string]Action{
+		"README.md": ActionMerge, "config.txt": ActionUpdate, "added.txt": ActionAdd, "dropped.txt": ActionRemove,
+		"dropped-changed.txt": ActionKeep, "bin.dat": ActionConflict, "go.mod": ActionMerge,
+		"chaos/pod-kill.yaml": ActionUpdate, AnswersFileName: ActionUpdate,
+	}
+	if diff := cmp.Diff(wantActions, actions); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+	if !res.Skipped || len(res.Migrations) != 1 {
+		t.Errorf("migration without --trust: skipped=%v %v", res.Skipped, res.Migrations)
+	}
+	// The binary conflict is unmerged in the index, as git merge leaves it.
+	if out := runGit(t, dir, "ls-files", "-u"); !strings.Contains(out, " 2\tbin.dat") || !strings.Contains(out, " 3\tbin.dat") || !strings.Contains(out, " 1\tbin.dat") {
+		t.Errorf("git ls-files -u:\n%s", out)
+	}
+
+	// The recorded version is now the newest: nothing to do.
+	commitAll(t, dir)
+	if latest, _ := r.Latest(context.Background(), tr.dir); latest != "v2.0.0" {
+		t.Errorf("latest = %s", latest)
+	}
+}
+
+func TestUpdateConflictMarkers(t *testing.T) {
+	tr := newTemplateRepo(t)
+	tr.tag(t, "v1.0.0", templateV1)
+	tr.tag(t, "v2.0.0", templateV2)
+	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	dir, r := generated(t, tr, "v1.0.0")
+	userEdit(t, dir, "config.txt", "a=1\nb=user\nc=3\n")
+	commitAll(t, dir)
+
+	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, Trust: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"config.txt"}, res.Conflicts()); diff != "" {
+		t.Errorf("conflicts (-want +got):\n%s", diff)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "config.txt"))
+	want := "a=1\n<<<<<<< yours\nb=user\n=======\nb=template\n>>>>>>> template v2.0.0\nc=3\n"
+	if string(got) != want {
+		t.Errorf("config.txt =\n%s\nwant\n%s", got, want)
+	}
+	if out := runGit(t, dir, "status", "--porcelain"); !strings.Contains(out, "UU config.txt") {
+		t.Errorf("git status does not show the conflict:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "migrated.txt")); err != nil {
+		t.Errorf("migration with --trust did not run: %v", err)
+	}
+}
+
+func TestUpdateDryRunAndDirty(t *testing.T) {
+	tr := newTemplateRepo(t)
+	tr.tag(t, "v1.0.0", templateV1)
+	tr.tag(t, "v2.0.0", templateV2)
+	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	dir, r := generated(t, tr, "v1.0.0")
+	userEdit(t, dir, "untouched.txt", "dirty\n")
+	before := scaffoldtest.ReadTree(t, dir)
+
+	_, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r})
+	if err == nil || !strings.Contains(err.Error(), "uncommitted changes") {
+		t.Fatalf("dirty tree: %v", err)
+	}
+	var diff bytes.Buffer
+	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, DryRun: true, Diff: &diff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := scaffoldtest.ReadTree(t, dir); !cmp.Equal(before, after) {
+		t.Errorf("dry run changed the tree:\n%s", cmp.Diff(before, after))
+	}
+	for _, want := range []string{"--- a/config.txt\n+++ b/config.txt\n", "-b=2\n+b=template\n", "--- /dev/null\n+++ b/added.txt\n", "--- a/dropped.txt\n+++ /dev/null\n", "-version: v1.0.0\n+version: v2.0.0\n"} {
+		if !strings.Contains(diff.String(), want) {
+			t.Errorf("diff lacks %q:\n%s", want, diff.String())
+		}
+	}
+	if len(res.Changes) == 0 {
+		t.Error("dry run planned no changes")
+	}
+	if _, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, AllowDirty: true}); err != nil {
+		t.Errorf("--allow-dirty: %v", err)
+	}
+}
+
+func TestUpdateChangedAnswer(t *testing.T) {
+	tr := newTemplateRepo(t)
+	tr.tag(t, "v1.0.0", templateV1)
+	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	dir, r := generated(t, tr, "v1.0.0")
+	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, To: "v1.0.0", Answers: AnswerInput{Set: []string{"Chaos=false"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "chaos", "pod-kill.yaml")); err == nil {
+		t.Error("chaos/pod-kill.yaml kept although Chaos=false")
+	}
+	af, _ := ReadAnswers(dir)
+	if af.Answers["Chaos"] != false || af.Version != "v1.0.0" {
+		t.Errorf("answers after --set: %+v", af)
+	}
+	if len(res.Conflicts()) != 0 {
+		t.Errorf("conflicts: %v", res.Conflicts())
+	}
+}
+
+// TestUpdateFailureLeavesTree injects a failure before each operation in
+// turn: the tree must be exactly as it was. A kill at each operation must be
+// finished by the next run, with the same result as an uninterrupted update.
+func TestUpdateFailureLeavesTree(t *testing.T) {
+	tr := newTemplateRepo(t)
+	tr.tag(t, "v1.0.0", templateV1)
+	tr.tag(t, "v2.0.0", templateV2)
+	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	dir, r := generated(t, tr, "v1.0.0")
+	userEdit(t, dir, "untouched.txt", "user\n")
+	commitAll(t, dir)
+	before := scaffoldtest.ReadTree(t, dir)
+
+	clean := copyDir(t, dir)
+	if _, err := Update(context.Background(), UpdateOptions{Dir: clean, Resolver: r}); err != nil {
+		t.Fatal(err)
+	}
+	want := scaffoldtest.ReadTree(t, clean)
+	nops := len(want) // more than enough steps to cover every operation
+
+	for i := 0; i < nops; i++ {
+		t.Run(fmt.Sprintf("fail before op %d", i), func(t *testing.T) {
+			work := copyDir(t, dir)
+			opts := UpdateOptions{Dir: work, Resolver: r}
+			opts.applier.beforeOp = func(n int) error {
+				if n == i {
+					return errors.New("injected")
+				}
+				return nil
+			}
+			_, err := Update(context.Background(), opts)
+			after := scaffoldtest.ReadTree(t, work)
+			if err == nil {
+				if !cmp.Equal(want, after, cmpIgnoreGit) {
+					t.Fatalf("update ran to the end but differs:\n%s", cmp.Diff(want, after, cmpIgnoreGit))
+				}
+				return
+			}
+			if !cmp.Equal(before, after, cmpIgnoreGit) {
+				t.Errorf("tree changed by a failed update (%v):\n%s", err, cmp.Diff(before, after, cmpIgnoreGit))
+			}
+		})
+		t.Run(fmt.Sprintf("kill before op %d", i), func(t *testing.T) {
+			work := copyDir(t, dir)
+			opts := UpdateOptions{Dir: work, Resolver: r}
+			opts.applier.beforeOp = func(n int) error {
+				if n == i {
+					return errKilled
+				}
+				return nil
+			}
+			if _, err := Update(context.Background(), opts); err == nil {
+				return // fewer operations than i
+			}
+			res, err := Update(context.Background(), UpdateOptions{Dir: work, Resolver: r})
+			if err != nil {
+				t.Fatalf("rerun after a kill: %v", err)
+			}
+			if !res.Finished {
+				t.Error("rerun did not say it finished an interrupted update")
+			}
+			if after := scaffoldtest.ReadTree(t, work); !cmp.Equal(want, after, cmpIgnoreGit) {
+				t.Errorf("after kill and rerun (-want +got):\n%s", cmp.Diff(want, after, cmpIgnoreGit))
+			}
+		})
+	}
+}
+
+var cmpIgnoreGit = cmp.FilterPath(func(p cmp.Path) bool {
+	if mi, ok := p.Last().(cmp.MapIndex); ok {
+		return strings.HasPrefix(mi.Key().String(), ".git/")
+	}
+	return false
+}, cmp.Ignore())
+
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	return dst
+}
+
+func TestUpdateModuleSource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	proxy := scaffoldtest.NewProxy(t)
+	for i, v := range []string{"v1.0.0", "v1.1.0", "v1.2.0"} {
+		src := t.TempDir()
+		scaffoldtest.WriteTree(t, src, map[string]string{
+			"go.mod":               "module example.com/tmpl\n\ngo 1.26\n",
+			"tmpl.go":              "package tmpl\n",
+			"svc/paved.yaml":       "questions:\n  - name: Name\n    default: app\n",
+			"svc/version.txt.tmpl": fmt.Sprintf("{{ .Name }} %d\n", i),
+			"svc/user.txt":         "template line\n",
+		})
+		proxy.Add(t, "example.com/tmpl", v, src)
+	}
+	r := &Resolver{Builtins: Builtins{}, Env: proxy.GoEnv(t)}
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	if _, err := New(ctx, NewOptions{Module: "example.com/acme/app", Dir: dir, Template: "example.com/tmpl@v1.0.0//svc", Resolver: r}); err != nil {
+		t.Fatal(err)
+	}
+	userEdit(t, dir, "user.txt", "template line\nuser line\n")
+
+	latest, _ := r.Latest(ctx, "example.com/tmpl//svc")
+	if newer, err := r.IsNewer(ctx, "example.com/tmpl//svc", "v1.0.0", latest); err != nil || !newer || latest != "v1.2.0" {
+		t.Fatalf("latest %s newer %v %v", latest, newer, err)
+	}
+	if _, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: "v1.1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	got := scaffoldtest.ReadTree(t, dir)
+	if got["version.txt"] != "app 1\n" || got["user.txt"] != "template line\nuser line\n" {
+		t.Errorf("after --to v1.1.0: %q %q", got["version.txt"], got["user.txt"])
+	}
+	if _, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r}); err != nil {
+		t.Fatal(err)
+	}
+	if af, _ := ReadAnswers(dir); af.Version != "v1.2.0" {
+		t.Errorf("recorded %s after updating to the newest", af.Version)
+	}
+	if newer, _ := r.IsNewer(ctx, "example.com/tmpl//svc", "v1.2.0", latest); newer {
+		t.Error("still out of date after the update")
+	}
+}
+
+func TestUpdateTwoWayFallback(t *testing.T) {
+	fsys := map[string]string{"paved.yaml": "questions:\n  - name: Name\n    default: app\n", "a.txt": "template\n", "b.txt": "same\n"}
+	src := t.TempDir()
+	scaffoldtest.WriteTree(t, src, fsys)
+	r := &Resolver{Builtins: Builtins{"service": os.DirFS(src)}, BuiltinVersion: "(devel)"}
+	dir := filepath.Join(t.TempDir(), "repo")
+	if _, err := New(context.Background(), NewOptions{Module: "example.com/x", Dir: dir, Resolver: r}); err != nil {
+		t.Fatal(err)
+	}
+	userEdit(t, dir, "a.txt", "mine\n")
+	r.BuiltinVersion = "(devel-2)"
+	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TwoWay || !strings.Contains(res.TwoWayWhy, "not a released paved version") {
+		t.Errorf("two-way fallback not reported: %+v", res)
+	}
+	if diff := cmp.Diff([]string{"a.txt"}, res.Conflicts()); diff != "" {
+		t.Errorf("conflicts (-want +got):\n%s", diff)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); !bytes.Contains(got, []byte("mine\n")) || !bytes.Contains(got, []byte("<<<<<<<")) {
+		t.Errorf("a.txt = %q", got)
+	}
+}
+
+// TestUpdateNeverLosesUserLines edits random lines on both sides: every
+// line the user added must survive the merge, merged or inside a conflict.
+func TestUpdateNeverLosesUserLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	iterations := 60
+	if testing.Short() {
+		iterations = 10
+	}
+	for it := range iterations {
+		var base []string
+		for i := range 12 {
+			base = append(base, fmt.Sprintf("line %d", i))
+		}
+		ours := mutate(rng, base, fmt.Sprintf("user-%d", it))
+		theirs := mutate(rng, base, fmt.Sprintf("tmpl-%d", it))
+		join := func(l []string) []byte { return []byte(strings.Join(l, "\n") + "\n") }
+		c, err := mergeFile(context.Background(), "f.txt",
+			&workFile{data: join(ours), mode: 0o644},
+			File{Data: join(base), Mode: 0o644}, true,
+			File{Data: join(theirs), Mode: 0o644}, true,
+			MergeLabels{"yours", "base", "theirs"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		result := string(join(ours))
+		if c != nil {
+			result = string(c.Data)
+		}
+		for _, line := range ours {
+			if strings.HasPrefix(line, "user-") && !strings.Contains(result, line+"\n") {
+				t.Fatalf("iteration %d lost the user's line %q\nours:\n%s\ntheirs:\n%s\nresult:\n%s", it, line, join(ours), join(theirs), result)
+			}
+		}
+	}
+}
+
+// mutate changes, inserts and deletes random lines, tagging new ones.
+func mutate(rng *rand.Rand, lines []string, tag string) []string {
+	out := append([]string(nil), lines...)
+	for n := range 1 + rng.IntN(4) {
+		i := rng.IntN(len(out) + 1)
+		switch rng.IntN(3) {
+		case 0:
+			out = append(out[:i], append([]string{fmt.Sprintf("%s-ins-%d", tag, n)}, out[i:]...)...)
+		case 1:
+			if i < len(out) {
+				out[i] = fmt.Sprintf("%s-chg-%d", tag, n)
+			}
+		case 2:
+			if i < len(out) && !strings.HasPrefix(out[i], tag) {
+				out = append(out[:i], out[i+1:]...)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,204 @@
+package verify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"go.yaml.in/yaml/v3"
+)
+
+// Repo is the repository being verified: its files, read once, and facts
+// that several checks share (rendered charts, the service's name), each
+// computed once on first use.
+type Repo struct {
+	Dir    string   // absolute
+	Files  []string // every file, slash-separated, relative to Dir, sorted
+	Config Config   // the verify section of .paved-answers.yaml
+
+	// Service is the service's name: the answers file's Name, else the last
+	// element of go.mod's module path; empty when neither exists.
+	Service string
+
+	shellcheck string
+
+	mu    sync.Mutex
+	data  map[string][]byte
+	memos map[string]*memo
+}
+
+type memo struct {
+	once sync.Once
+	val  any
+	err  error
+}
+
+// Config is the optional verify section of .paved-answers.yaml:
+//
+//	verify:
+//	  skip: [goreleaser]                     # checks not to run
+//	  invariant-values: [image.repository]   # values that no values-*.yaml may change
+type Config struct {
+	Skip            []string `yaml:"skip"`
+	InvariantValues []string `yaml:"invariant-values"`
+}
+
+// DefaultInvariantValues are the chart values that per-environment values
+// files must not change unless the answers file says otherwise.
+var DefaultInvariantValues = []string{
+	"podSecurityContext",
+	"securityContext",
+	"containerSecurityContext",
+	"tls.minVersion",
+	"image.repository",
+}
+
+// AnswersFile is where paved records a repository's answers.
+const AnswersFile = ".paved-answers.yaml"
+
+// skipDirs are never descended into: VCS data, vendored and generated trees,
+// and Go's testdata (which by convention holds deliberately broken input).
+var skipDirs = map[string]bool{
+	".git": true, "vendor": true, "node_modules": true, "testdata": true, "dist": true,
+}
+
+// OpenRepo lists the files under dir and reads the answers file.
+func OpenRepo(dir string) (*Repo, error) {
+	r := &Repo{Dir: dir, data: map[string][]byte{}, memos: map[string]*memo{}}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != dir && (skipDirs[name] || strings.HasPrefix(name, ".") && name != ".github") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		r.Files = append(r.Files, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(r.Files)
+	r.Config.InvariantValues = DefaultInvariantValues
+	if b, err := r.Read(AnswersFile); err == nil {
+		var af struct {
+			Module  string         `yaml:"module"`
+			Answers map[string]any `yaml:"answers"`
+			Verify  *Config        `yaml:"verify"`
+		}
+		if err := yaml.Unmarshal(b, &af); err != nil {
+			return nil, fmt.Errorf("%s: %w", AnswersFile, err)
+		}
+		if af.Verify != nil {
+			r.Config.Skip = af.Verify.Skip
+			if af.Verify.InvariantValues != nil {
+				r.Config.InvariantValues = af.Verify.InvariantValues
+			}
+		}
+		if name, ok := af.Answers["Name"].(string); ok {
+			r.Service = name
+		}
+	}
+	if r.Service == "" {
+		if b, err := r.Read("go.mod"); err == nil {
+			if mod := modulePath(b); mod != "" {
+				r.Service = path.Base(mod)
+			}
+		}
+	}
+	return r, nil
+}
+
+// modulePath returns the module path of a go.mod file, or "".
+func modulePath(gomod []byte) string {
+	for _, line := range bytes.Split(gomod, []byte("\n")) {
+		f := strings.Fields(string(line))
+		if len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
+}
+
+// Glob returns the files matching any of the doublestar patterns, sorted.
+func (r *Repo) Glob(patterns ...string) []string {
+	var out []string
+	for _, f := range r.Files {
+		for _, p := range patterns {
+			if ok, _ := doublestar.Match(p, f); ok {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Exists reports whether the file exists (among the files listed).
+func (r *Repo) Exists(rel string) bool {
+	_, ok := slices.BinarySearch(r.Files, rel)
+	return ok
+}
+
+// IsDir reports whether rel (slash-separated, relative) is a directory of
+// the repository; "" and "." are the root.
+func (r *Repo) IsDir(rel string) bool {
+	st, err := os.Stat(filepath.Join(r.Dir, filepath.FromSlash(rel)))
+	return err == nil && st.IsDir()
+}
+
+// Read returns a file's content, read once.
+func (r *Repo) Read(rel string) ([]byte, error) {
+	r.mu.Lock()
+	b, ok := r.data[rel]
+	r.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.data[rel] = b
+	r.mu.Unlock()
+	return b, nil
+}
+
+// Abs is the absolute OS path of a repository file.
+func (r *Repo) Abs(rel string) string { return filepath.Join(r.Dir, filepath.FromSlash(rel)) }
+
+// once computes a shared fact a single time, whichever check asks first.
+func (r *Repo) once(key string, f func() (any, error)) (any, error) {
+	r.mu.Lock()
+	m, ok := r.memos[key]
+	if !ok {
+		m = &memo{}
+		r.memos[key] = m
+	}
+	r.mu.Unlock()
+	m.once.Do(func() { m.val, m.err = f() })
+	return m.val, m.err
+}
+
+// errNotFound reports whether err means a file does not exist.
+func errNotFound(err error) bool { return errors.Is(err, fs.ErrNotExist) }

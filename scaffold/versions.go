@@ -1,0 +1,213 @@
+package scaffold
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+)
+
+// ErrVersionUnavailable means a template version cannot be read back, e.g.
+// the built-in template of a development build of paved.
+var ErrVersionUnavailable = errors.New("template version unavailable")
+
+// PavedModule is the module whose releases carry the built-in templates.
+const PavedModule = "github.com/paved-dev/paved"
+
+// OpenVersion reads the template that source (as recorded in
+// .paved-answers.yaml) had at version.
+func (r *Resolver) OpenVersion(ctx context.Context, source, version string) (*Template, error) {
+	src, err := r.recordedSource(source)
+	if err != nil {
+		return nil, err
+	}
+	switch src.Kind {
+	case SourceBuiltin:
+		return r.openBuiltinVersion(ctx, src.Name, version)
+	case SourceDir:
+		return r.openDirVersion(ctx, src.Name, version)
+	default:
+		src.Version = version
+		return r.openModule(ctx, src)
+	}
+}
+
+// Latest names the newest version of a recorded source: for a built-in, the
+// running paved's; for a git directory, its highest semver tag; for a
+// module, what @latest resolves to.
+func (r *Resolver) Latest(ctx context.Context, source string) (string, error) {
+	src, err := r.recordedSource(source)
+	if err != nil {
+		return "", err
+	}
+	switch src.Kind {
+	case SourceBuiltin:
+		return r.BuiltinVersion, nil
+	case SourceDir:
+		return r.latestTag(ctx, src.Name)
+	default:
+		out, err := r.goOutsideModule(ctx, "list", "-m", "-json", src.Module+"@latest")
+		if err != nil {
+			return "", err
+		}
+		var info struct{ Version string }
+		if err := json.Unmarshal(out, &info); err != nil {
+			return "", fmt.Errorf("go list -m %s@latest: %w", src.Module, err)
+		}
+		return info.Version, nil
+	}
+}
+
+// IsNewer reports whether version latest of source is newer than current.
+func (r *Resolver) IsNewer(ctx context.Context, source, current, latest string) (bool, error) {
+	if current == latest {
+		return false, nil
+	}
+	src, err := r.recordedSource(source)
+	if err != nil {
+		return false, err
+	}
+	if src.Kind == SourceDir {
+		// A describe name (v1.2.0-3-gabc1234) is ahead of its tag: newer only
+		// when it does not already contain the latest tag.
+		_, err := r.run(ctx, src.Name, "git", "merge-base", "--is-ancestor", latest, current)
+		if err == nil {
+			return false, nil
+		}
+		if _, err := r.run(ctx, src.Name, "git", "rev-parse", "--verify", "--quiet", current+"^{commit}"); err != nil {
+			return false, fmt.Errorf("template %s: recorded version %s is not in its git history", source, current)
+		}
+		return true, nil
+	}
+	if !semver.IsValid(current) || !semver.IsValid(latest) {
+		return false, fmt.Errorf("cannot compare template versions %q and %q: not semantic versions", current, latest)
+	}
+	return semver.Compare(latest, current) > 0, nil
+}
+
+// recordedSource parses the template field of an answers file.
+func (r *Resolver) recordedSource(source string) (ParsedSource, error) {
+	if _, ok := r.Builtins[source]; ok {
+		return ParsedSource{Kind: SourceBuiltin, Name: source}, nil
+	}
+	if filepath.IsAbs(source) || strings.HasPrefix(source, ".") {
+		return ParsedSource{Kind: SourceDir, Name: source}, nil
+	}
+	mod, subdir, _ := strings.Cut(source, "//")
+	if err := module.CheckPath(mod); err != nil {
+		return ParsedSource{}, fmt.Errorf("recorded template %q: %v", source, err)
+	}
+	return ParsedSource{Kind: SourceModule, Module: mod, Subdir: subdir}, nil
+}
+
+func (r *Resolver) openBuiltinVersion(ctx context.Context, name, version string) (*Template, error) {
+	if version == r.BuiltinVersion {
+		return &Template{FS: r.Builtins[name], Source: name, Version: version}, nil
+	}
+	if !semver.IsValid(version) {
+		return nil, fmt.Errorf("%w: built-in %s at %q is not a released paved version", ErrVersionUnavailable, name, version)
+	}
+	t, err := r.openModule(ctx, ParsedSource{Kind: SourceModule, Module: PavedModule, Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("%w: built-in %s at %s: %v", ErrVersionUnavailable, name, version, err)
+	}
+	data, err := fs.ReadFile(t.FS, "templates/"+name+".zip")
+	if err != nil {
+		return nil, fmt.Errorf("%w: paved %s has no built-in %s: %v", ErrVersionUnavailable, version, name, err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("paved %s: templates/%s.zip: %w", version, name, err)
+	}
+	return &Template{FS: zr, Source: name, Version: version}, nil
+}
+
+// openDirVersion reads a git directory template at a revision with git archive.
+func (r *Resolver) openDirVersion(ctx context.Context, dir, version string) (*Template, error) {
+	prefix, err := r.run(ctx, dir, "git", "rev-parse", "--show-prefix")
+	if err != nil {
+		return nil, fmt.Errorf("%w: template %s is not in a git repository: %v", ErrVersionUnavailable, dir, err)
+	}
+	treeish := version
+	if p := strings.TrimSuffix(strings.TrimSpace(string(prefix)), "/"); p != "" {
+		treeish += ":" + p
+	}
+	out, err := r.run(ctx, dir, "git", "archive", "--format=tar", treeish)
+	if err != nil {
+		return nil, fmt.Errorf("%w: template %s at %s: %v", ErrVersionUnavailable, dir, version, err)
+	}
+	fsys, err := tarFS(out)
+	if err != nil {
+		return nil, fmt.Errorf("template %s at %s: %w", dir, version, err)
+	}
+	return &Template{FS: fsys, Source: dir, Version: version}, nil
+}
+
+func (r *Resolver) latestTag(ctx context.Context, dir string) (string, error) {
+	out, err := r.run(ctx, dir, "git", "tag", "--list")
+	if err != nil {
+		return "", err
+	}
+	latest, latestPre := "", ""
+	for tag := range strings.FieldsSeq(string(out)) {
+		if !semver.IsValid(tag) {
+			continue
+		}
+		best := &latest
+		if semver.Prerelease(tag) != "" {
+			best = &latestPre
+		}
+		if *best == "" || semver.Compare(tag, *best) > 0 {
+			*best = tag
+		}
+	}
+	switch {
+	case latest != "":
+		return latest, nil
+	case latestPre != "":
+		return latestPre, nil
+	}
+	return "", fmt.Errorf("template %s has no semantic version tags (v1.2.3); name a revision with --to", dir)
+}
+
+// tarFS reads a tar archive into memory.
+func tarFS(data []byte) (fs.FS, error) {
+	fsys := fstest.MapFS{}
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return fsys, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(path.Clean(h.Name), "/")
+		if !validTemplatePath(name) {
+			continue // pax headers and the archive root
+		}
+		switch h.Typeflag {
+		case tar.TypeReg:
+			body, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, err
+			}
+			fsys[name] = &fstest.MapFile{Data: body, Mode: fs.FileMode(h.Mode).Perm(), ModTime: time.Time{}}
+		case tar.TypeSymlink:
+			fsys[name] = &fstest.MapFile{Data: []byte(h.Linkname), Mode: fs.ModeSymlink | 0o777}
+		}
+	}
+}
