@@ -1,0 +1,57 @@
+package scaffold
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/paved-dev/paved/scaffold/scaffoldtest"
+)
+
+// BenchmarkUpdate updates a repository with many files of its own from a
+// 100-file template, back and forth between two versions that differ in
+// ten files. The repository is not in git, so the figure is paved's own
+// cost (git status would add its own, which grows with the repository).
+func BenchmarkUpdate(b *testing.B) {
+	for _, userFiles := range []int{5000, 50000} {
+		b.Run(fmt.Sprintf("user-files=%d", userFiles), func(b *testing.B) {
+			tr := newTemplateRepo(b)
+			for _, v := range []string{"v1.0.0", "v2.0.0"} {
+				files := map[string]string{"paved.yaml": "questions:\n  - name: Name\n    default: app\n"}
+				for i := range 100 {
+					content := fmt.Sprintf("file %d of {{ .Name }}\nline 2\nline 3\n", i)
+					if i%10 == 0 && v == "v2.0.0" {
+						content += "added in v2\n"
+					}
+					files[fmt.Sprintf("dir%d/file%d.txt.tmpl", i%7, i)] = content
+				}
+				tr.tag(b, v, files)
+			}
+			runGit(b, tr.dir, "checkout", "-q", "v1.0.0")
+			r := &Resolver{Builtins: Builtins{}}
+			dir := filepath.Join(b.TempDir(), "repo")
+			ctx := context.Background()
+			if _, err := New(ctx, NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, Resolver: r}); err != nil {
+				b.Fatal(err)
+			}
+			user := map[string]string{}
+			for i := range userFiles {
+				user[fmt.Sprintf("user/pkg%d/file%d.go", i%100, i)] = "package x\n"
+			}
+			scaffoldtest.WriteTree(b, dir, user)
+			targets := []string{"v2.0.0", "v1.0.0"}
+			i := 0
+			for b.Loop() {
+				res, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: targets[i%2], AllowDirty: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Changes) != 11 {
+					b.Fatalf("%d changes, want 10 files and the answers file", len(res.Changes))
+				}
+				i++
+			}
+		})
+	}
+}
