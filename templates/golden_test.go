@@ -140,4 +140,3 @@ func readGolden(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
-
