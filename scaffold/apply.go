@@ -132,7 +132,7 @@ func (a *applier) rollback(ops []journalOp, cause error) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("update failed (%w) and its rollback too (%v); the staged files are in %s", cause, errors.Join(errs...), staging)
+		return fmt.Errorf("update failed (%w) and its rollback too (%w); the staged files are in %s", cause, errors.Join(errs...), staging)
 	}
 	os.RemoveAll(staging)
 	return fmt.Errorf("update failed, the tree is as it was: %w", cause)

@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -121,7 +122,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest("paved.yaml", data)
 		if err != nil {
-			if _, ok := err.(*ManifestError); !ok {
+			if !errors.As(err, new(*ManifestError)) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return

@@ -233,7 +233,7 @@ func mergeText(ctx context.Context, ours, base, theirs []byte, labels MergeLabel
 	case errors.As(err, &exitErr) && exitErr.ExitCode() > 0 && exitErr.ExitCode() < 128:
 		return stdout.Bytes(), exitErr.ExitCode(), nil
 	default:
-		return nil, 0, fmt.Errorf("git merge-file: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return nil, 0, fmt.Errorf("git merge-file: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 }
 

@@ -25,17 +25,16 @@ func rewriteGoMod(name string, data []byte, srcMod, dstMod string) ([]byte, erro
 	old := f.Module.Mod.Path
 	switch {
 	case old == srcMod:
-		f.AddModuleStmt(dstMod)
+		err = f.AddModuleStmt(dstMod)
 	case strings.HasPrefix(old, srcMod+"/"):
-		f.AddModuleStmt(dstMod + strings.TrimPrefix(old, srcMod))
+		err = f.AddModuleStmt(dstMod + strings.TrimPrefix(old, srcMod))
 	default:
 		return data, nil
 	}
-	out, err := f.Format()
 	if err != nil {
-		return data, nil
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return out, nil
+	return f.Format()
 }
 
 // edit replaces data[start:end] with text.

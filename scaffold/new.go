@@ -62,7 +62,7 @@ type Plan struct {
 // Prepare opens the template, reads its manifest and resolves the answers.
 func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
 	if err := module.CheckPath(modPath); err != nil {
-		return nil, fmt.Errorf("invalid module path %q: %v", modPath, err)
+		return nil, fmt.Errorf("invalid module path %q: %w", modPath, err)
 	}
 	t, err := r.Open(ctx, spec)
 	if err != nil {
@@ -135,7 +135,7 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 		dir = DefaultDir(opts.Module)
 	}
 	if err := module.CheckPath(opts.Module); err != nil {
-		return nil, fmt.Errorf("invalid module path %q: %v", opts.Module, err)
+		return nil, fmt.Errorf("invalid module path %q: %w", opts.Module, err)
 	}
 	if err := CheckTarget(dir); err != nil {
 		return nil, err

@@ -73,7 +73,7 @@ func ParseSource(spec string, builtins Builtins) (ParsedSource, error) {
 	if modAndVersion, subdir, hasSub := strings.Cut(spec, "//"); strings.Contains(modAndVersion, "@") {
 		mod, version, _ := strings.Cut(modAndVersion, "@")
 		if err := module.CheckPath(mod); err != nil {
-			return ParsedSource{}, fmt.Errorf("template %s: %v", spec, err)
+			return ParsedSource{}, fmt.Errorf("template %s: %w", spec, err)
 		}
 		if version == "" {
 			return ParsedSource{}, fmt.Errorf("template %s: empty version after @", spec)
@@ -118,7 +118,7 @@ func (r *Resolver) openDir(ctx context.Context, dir string) (*Template, error) {
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return nil, fmt.Errorf("template directory %s: %v", dir, err)
+		return nil, fmt.Errorf("template directory %s: %w", dir, err)
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("template %s is not a directory", dir)

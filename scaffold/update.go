@@ -264,7 +264,7 @@ func applyChanges(a applier, dir string, changes []Change) error {
 func checkClean(ctx context.Context, dir string) error {
 	out, err := gitOutput(ctx, dir, nil, "status", "--porcelain")
 	if err != nil {
-		return nil // not a git repository: nothing to compare against
+		return nil //nolint:nilerr // not a git repository: nothing to compare against
 	}
 	if len(bytes.TrimSpace(out)) > 0 {
 		return fmt.Errorf("%s has uncommitted changes; commit or stash them (or pass --allow-dirty)", dir)
@@ -286,7 +286,7 @@ func markConflicts(ctx context.Context, dir string, changes []Change) error {
 	}
 	prefix, err := gitOutput(ctx, dir, nil, "rev-parse", "--show-prefix")
 	if err != nil {
-		return nil // not in git
+		return nil //nolint:nilerr // not in git: no index to mark
 	}
 	var info strings.Builder
 	for _, c := range conflicts {
@@ -321,7 +321,7 @@ func gitOutput(ctx context.Context, dir string, stdin []byte, args ...string) ([
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
 }

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing/fstest"
-	"time"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
@@ -108,7 +107,7 @@ func (r *Resolver) recordedSource(source string) (ParsedSource, error) {
 	}
 	mod, subdir, _ := strings.Cut(source, "//")
 	if err := module.CheckPath(mod); err != nil {
-		return ParsedSource{}, fmt.Errorf("recorded template %q: %v", source, err)
+		return ParsedSource{}, fmt.Errorf("recorded template %q: %w", source, err)
 	}
 	return ParsedSource{Kind: SourceModule, Module: mod, Subdir: subdir}, nil
 }
@@ -122,11 +121,11 @@ func (r *Resolver) openBuiltinVersion(ctx context.Context, name, version string)
 	}
 	t, err := r.openModule(ctx, ParsedSource{Kind: SourceModule, Module: PavedModule, Version: version})
 	if err != nil {
-		return nil, fmt.Errorf("%w: built-in %s at %s: %v", ErrVersionUnavailable, name, version, err)
+		return nil, fmt.Errorf("%w: built-in %s at %s: %w", ErrVersionUnavailable, name, version, err)
 	}
 	data, err := fs.ReadFile(t.FS, "templates/"+name+".zip")
 	if err != nil {
-		return nil, fmt.Errorf("%w: paved %s has no built-in %s: %v", ErrVersionUnavailable, version, name, err)
+		return nil, fmt.Errorf("%w: paved %s has no built-in %s: %w", ErrVersionUnavailable, version, name, err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -139,7 +138,7 @@ func (r *Resolver) openBuiltinVersion(ctx context.Context, name, version string)
 func (r *Resolver) openDirVersion(ctx context.Context, dir, version string) (*Template, error) {
 	prefix, err := r.run(ctx, dir, "git", "rev-parse", "--show-prefix")
 	if err != nil {
-		return nil, fmt.Errorf("%w: template %s is not in a git repository: %v", ErrVersionUnavailable, dir, err)
+		return nil, fmt.Errorf("%w: template %s is not in a git repository: %w", ErrVersionUnavailable, dir, err)
 	}
 	treeish := version
 	if p := strings.TrimSuffix(strings.TrimSpace(string(prefix)), "/"); p != "" {
@@ -147,7 +146,7 @@ func (r *Resolver) openDirVersion(ctx context.Context, dir, version string) (*Te
 	}
 	out, err := r.run(ctx, dir, "git", "archive", "--format=tar", treeish)
 	if err != nil {
-		return nil, fmt.Errorf("%w: template %s at %s: %v", ErrVersionUnavailable, dir, version, err)
+		return nil, fmt.Errorf("%w: template %s at %s: %w", ErrVersionUnavailable, dir, version, err)
 	}
 	fsys, err := tarFS(out)
 	if err != nil {
@@ -205,7 +204,7 @@ func tarFS(data []byte) (fs.FS, error) {
 			if err != nil {
 				return nil, err
 			}
-			fsys[name] = &fstest.MapFile{Data: body, Mode: fs.FileMode(h.Mode).Perm(), ModTime: time.Time{}}
+			fsys[name] = &fstest.MapFile{Data: body, Mode: h.FileInfo().Mode().Perm()}
 		case tar.TypeSymlink:
 			fsys[name] = &fstest.MapFile{Data: []byte(h.Linkname), Mode: fs.ModeSymlink | 0o777}
 		}

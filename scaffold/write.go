@@ -91,7 +91,7 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 		}
 		defer func() {
 			if err != nil {
-				os.Mkdir(abs, fi.Mode().Perm())
+				_ = os.Mkdir(abs, fi.Mode().Perm()) // give the user back the empty directory
 			}
 		}()
 	}

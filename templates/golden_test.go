@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,8 +15,6 @@ import (
 	"github.com/paved-dev/paved/scaffold"
 	"github.com/paved-dev/paved/templates"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite testdata/golden from the templates")
 
 // goldenVersion stands in for paved's version, so golden files do not
 // change with every commit.
@@ -42,7 +39,7 @@ var GoldenCases = []GoldenCase{
 // renderCase renders the template directory, as the embedded zip would hold it.
 func renderCase(t *testing.T, name string, c GoldenCase) []scaffold.File {
 	t.Helper()
-	data, err := templates.Zip(name)
+	data, err := templates.Zip(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +66,7 @@ func TestGolden(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			files := renderCase(t, "service", c)
 			dir := filepath.Join("..", "testdata", "golden", c.Name)
-			if *updateGolden {
+			if *templates.UpdateFlag {
 				writeGolden(t, dir, files)
 				return
 			}

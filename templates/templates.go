@@ -11,6 +11,7 @@ package templates
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -51,8 +52,8 @@ func Builtins() (map[string]fs.FS, error) {
 // no timestamps, file modes kept. In a git checkout only the files git
 // tracks or would track (.gitignore honoured) are packed, so build outputs
 // and coverage reports in the directory never leak into the binary.
-func Zip(dir string) ([]byte, error) {
-	names, err := templateFiles(dir)
+func Zip(ctx context.Context, dir string) ([]byte, error) {
+	names, err := templateFiles(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +92,9 @@ func Zip(dir string) ([]byte, error) {
 }
 
 // templateFiles lists the files of dir, slash-separated and sorted.
-func templateFiles(dir string) ([]string, error) {
+func templateFiles(ctx context.Context, dir string) ([]string, error) {
 	var names []string
-	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", ".")
+	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", ".")
 	cmd.Dir = dir
 	if out, err := cmd.Output(); err == nil {
 		for name := range strings.SplitSeq(string(out), "\x00") {

@@ -7,14 +7,16 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the embedded template zips")
+// UpdateFlag is -update: rewrite the embedded template zips and the golden
+// files. Exported for the external golden test, in this one test binary.
+var UpdateFlag = flag.Bool("update", false, "rewrite embedded template zips and golden files")
 
 // TestEmbeddedZipsFresh fails when a template directory changed but its
 // embedded zip was not regenerated.
 func TestEmbeddedZipsFresh(t *testing.T) {
 	for _, name := range Names {
 		t.Run(name, func(t *testing.T) {
-			want, err := Zip(name)
+			want, err := Zip(t.Context(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -22,7 +24,7 @@ func TestEmbeddedZipsFresh(t *testing.T) {
 			if bytes.Equal(got, want) {
 				return
 			}
-			if *update {
+			if *UpdateFlag {
 				if err := os.WriteFile(name+".zip", want, 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -98,9 +98,9 @@ func (p *Proxy) GoEnv(t testing.TB) []string {
 
 // MakeWritable makes a tree writable so t.TempDir's cleanup can remove it.
 func MakeWritable(dir string) {
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil {
-			os.Chmod(p, fi.Mode()|0o200)
+			_ = os.Chmod(p, fi.Mode()|0o200)
 		}
 		return nil
 	})
