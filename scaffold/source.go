@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -197,7 +196,8 @@ func (r *Resolver) run(ctx context.Context, dir, name string, args ...string) ([
 }
 
 // DefaultDir is where `paved new MODULE` writes when no DIR is given: the
-// module path's last element, as gonew does.
+// module path's last element, without a major version suffix
+// (example.com/acme/orders/v2 -> orders, where gonew would say v2).
 func DefaultDir(modPath string) string {
-	return path.Base(modPath)
+	return moduleBase(modPath)
 }
