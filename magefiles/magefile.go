@@ -30,6 +30,7 @@ func CI() error {
 		{"templates", TemplatesFresh},
 		{"lint", Lint},
 		{"test", Test},
+		{"verify", Verify},
 	}
 	type result struct {
 		name, status string
@@ -107,6 +108,23 @@ func Lint() error {
 // Test runs all tests with the race detector, end-to-end tests included.
 func Test() error {
 	return sh.RunV("go", "test", "-race", "-count=1", "./...")
+}
+
+// Verify runs paved verify on paved's own repository: its workflows,
+// dependabot, golangci-lint and goreleaser configurations.
+func Verify() error {
+	return sh.RunV("go", "run", "./cmd/paved", "verify", ".")
+}
+
+// APIServer applies every generated chart and custom resource to a real
+// kube-apiserver (built once per version into the user cache; the first
+// build takes about 20 minutes) and compares its verdicts with paved
+// verify's on the corpus in testdata/apiserver.
+func APIServer() error {
+	if err := sh.RunV("go", "-C", "tools/kube", "run", "kubetools.go", "binaries"); err != nil {
+		return err
+	}
+	return sh.RunV("go", "test", "-tags", "apiserver", "-run", "^TestAPIServer$", "-count=1", "-timeout", "30m", "-v", "./scaffold/verify/")
 }
 
 // Short runs the quick tests only.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paved-dev/paved/templates"
 )
 
 // buildPaved builds the paved under test once per test binary run.
@@ -38,7 +40,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) (s
 
 // generate makes the case's repository with the paved under test, tasks
 // included (go mod tidy, git init).
-func generate(t *testing.T, paved string, c GoldenCase) string {
+func generate(t *testing.T, paved string, c templates.Case) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	args := []string{"new", "--defaults"}
@@ -61,7 +63,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	paved := buildPaved(t)
 	env := []string{"PAVED=" + paved}
-	for _, c := range GoldenCases {
+	for _, c := range templates.ServiceCases {
 		t.Run(c.Name, func(t *testing.T) {
 			dir := generate(t, paved, c)
 			out, err := run(t, dir, env, "go", "tool", "mage", "ci")
@@ -104,7 +106,7 @@ func TestEndToEndGatesBite(t *testing.T) {
 			want:    []string{"coverage"},
 		},
 	}
-	base := generate(t, paved, GoldenCase{Module: "example.com/acme/payments"})
+	base := generate(t, paved, templates.Case{Module: "example.com/acme/payments"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "repo")

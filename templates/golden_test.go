@@ -1,9 +1,6 @@
 package templates_test
 
 import (
-	"archive/zip"
-	"bytes"
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,39 +17,10 @@ import (
 // change with every commit.
 const goldenVersion = "v0.0.0-golden"
 
-// GoldenCase is one answer set of the built-in service template.
-type GoldenCase struct {
-	Name   string
-	Module string
-	Set    []string
-}
-
-// GoldenCases cover every question and every conditional file.
-var GoldenCases = []GoldenCase{
-	{Name: "defaults", Module: "example.com/acme/payments"},
-	{Name: "no-kubernetes", Module: "example.com/acme/ledger", Set: []string{"Kubernetes=false"}},
-	{Name: "kubernetes-no-chaos", Module: "github.com/acme/orders", Set: []string{"Chaos=false", "CanaryWeight=10", "SLOTarget=99.95", "Coverage=90"}},
-	{Name: "unusual-names", Module: "example.com/acme/billing-api-gateway-for-eu2-region/v2",
-		Set: []string{"Name=b2b-billing-api-gateway-for-eu2-region1", "Description=Billing API: \"quoted\" & <escaped>", "Registry=registry.example.com:5000/team-9/apps", "GitHubRepo=acme-9/billing.api"}},
-}
-
-// renderCase renders the template directory, as the embedded zip would hold it.
-func renderCase(t *testing.T, name string, c GoldenCase) []scaffold.File {
+// renderCase renders the template directory as the embedded zip would hold it.
+func renderCase(t *testing.T, name string, c templates.Case) []scaffold.File {
 	t.Helper()
-	data, err := templates.Zip(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &scaffold.Resolver{Builtins: scaffold.Builtins{name: zr}, BuiltinVersion: goldenVersion}
-	plan, err := scaffold.Prepare(context.Background(), r, name, c.Module, goldenVersion, scaffold.AnswerInput{Set: c.Set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := plan.Render(context.Background())
+	_, files, err := templates.RenderCase(t.Context(), name, name, c, goldenVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +30,7 @@ func renderCase(t *testing.T, name string, c GoldenCase) []scaffold.File {
 // TestGolden compares the rendered built-in template with
 // testdata/golden/<case>, byte for byte; -update rewrites them.
 func TestGolden(t *testing.T) {
-	for _, c := range GoldenCases {
+	for _, c := range templates.ServiceCases {
 		t.Run(c.Name, func(t *testing.T) {
 			files := renderCase(t, "service", c)
 			dir := filepath.Join("..", "testdata", "golden", c.Name)
