@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"go.yaml.in/yaml/v3"
@@ -33,6 +34,8 @@ type Manifest struct {
 	Exclude    []string
 	Tasks      [][]string
 	Migrations []Migration
+
+	templates *template.Template // the set every template of a render joins
 }
 
 // QuestionType is the type of a question's answer.

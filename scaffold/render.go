@@ -216,8 +216,14 @@ func (r *renderer) execute(name, text string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// newTemplate starts a template in the manifest's template set. Templates
+// of one set share their function map, so a render copies it once, not once
+// per file.
 func newTemplate(m *Manifest, name string) *template.Template {
-	return template.New(name).Delims(m.Delims[0], m.Delims[1]).Funcs(templateFuncs()).Option("missingkey=error")
+	if m.templates == nil {
+		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).Funcs(templateFuncs()).Option("missingkey=error")
+	}
+	return m.templates.New(name)
 }
 
 // renderString renders a short template (a default, a condition, a path);

@@ -72,9 +72,16 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 		return err
 	}
 	defer root.Close()
+	made := map[string]bool{".": true} // directories created so far
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if dir := path.Dir(f.Path); !made[dir] {
+			if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
+				return fmt.Errorf("writing %s: %w", f.Path, err)
+			}
+			made[dir] = true
 		}
 		if err := writeFile(root, f); err != nil {
 			return fmt.Errorf("writing %s: %w", f.Path, err)
@@ -98,13 +105,9 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 	return os.Rename(tmp, abs)
 }
 
+// writeFile writes one file into root; its directory exists.
 func writeFile(root *os.Root, f File) error {
 	name := filepath.FromSlash(f.Path)
-	if dir := path.Dir(f.Path); dir != "." {
-		if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
-			return err
-		}
-	}
 	if f.Mode&fs.ModeSymlink != 0 {
 		return root.Symlink(filepath.FromSlash(f.Link), name)
 	}
