@@ -1,10 +1,12 @@
 package scaffold
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -491,4 +493,54 @@ func mutate(rng *rand.Rand, lines []string, tag string) []string {
 		}
 	}
 	return out
+}
+
+// TestUpdateBuiltinFromProxy reads the built-in template of the paved
+// release that made the repository back through GOPROXY, as the paved
+// module's templates/<name>.zip.
+func TestUpdateBuiltinFromProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	v1 := map[string]string{"paved.yaml": "questions:\n  - name: Name\n    default: app\n", "a.txt": "one\ntwo\nthree\n"}
+	v2 := map[string]string{"paved.yaml": v1["paved.yaml"], "a.txt": "one\ntwo\nthree by the template\n"}
+	zipOf := func(files map[string]string) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for name, content := range files {
+			w, _ := zw.Create(name)
+			w.Write([]byte(content))
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	proxy := scaffoldtest.NewProxy(t)
+	release := t.TempDir()
+	scaffoldtest.WriteTree(t, release, map[string]string{"go.mod": "module " + PavedModule + "\n\ngo 1.26\n", "templates/service.zip": string(zipOf(v1))})
+	proxy.Add(t, PavedModule, "v0.1.0", release)
+
+	fsOf := func(files map[string]string) fs.FS {
+		data := zipOf(files)
+		zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		return zr
+	}
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	old := &Resolver{Builtins: Builtins{"service": fsOf(v1)}, BuiltinVersion: "v0.1.0"}
+	if _, err := New(ctx, NewOptions{Module: "example.com/x", Dir: dir, Resolver: old}); err != nil {
+		t.Fatal(err)
+	}
+	userEdit(t, dir, "a.txt", "one by the user\ntwo\nthree\n")
+
+	r := &Resolver{Builtins: Builtins{"service": fsOf(v2)}, BuiltinVersion: "v0.2.0", Env: proxy.GoEnv(t)}
+	res, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TwoWay || res.From != "v0.1.0" || res.To != "v0.2.0" {
+		t.Fatalf("result %+v", res)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "one by the user\ntwo\nthree by the template\n" {
+		t.Errorf("a.txt = %q", got)
+	}
 }
