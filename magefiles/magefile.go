@@ -145,7 +145,7 @@ func Bench() error {
 
 // Install installs paved into GOBIN.
 func Install() error {
-	return sh.RunV("go", "install", "./cmd/paved")
+	return sh.RunV("go", "install", "./cmd/...")
 }
 
 // golangciLint builds golangci-lint once per version into the user cache, so

@@ -21,6 +21,9 @@ type AnswersFile struct {
 	Version  string         `yaml:"version"`
 	Module   string         `yaml:"module"`
 	Answers  map[string]any `yaml:"answers"`
+	// Verify holds paved verify's settings for the repository (skip,
+	// invariant-values); paved keeps it as the user wrote it.
+	Verify yaml.Node `yaml:"verify,omitempty"`
 }
 
 // ParseAnswersFile reads .paved-answers.yaml strictly.
@@ -56,6 +59,9 @@ func (af *AnswersFile) Marshal(questions []Question) ([]byte, error) {
 		scalar("version"), scalar(af.Version),
 		scalar("module"), scalar(af.Module),
 		scalar("answers"), answers,
+	}
+	if af.Verify.Kind != 0 {
+		doc.Content = append(doc.Content, scalar("verify"), &af.Verify)
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -151,6 +151,21 @@ func TestAnswersFileRoundTrip(t *testing.T) {
 	}
 }
 
+func TestAnswersFileKeepsVerifySettings(t *testing.T) {
+	in := "template: service\nversion: v1\nmodule: example.com/x\nanswers:\n  Name: x\nverify:\n  skip: [chaos]\n"
+	af, err := ParseAnswersFile(AnswersFileName, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := af.Marshal(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(out), "verify:\n  skip: [chaos]\n") {
+		t.Errorf("verify settings not kept:\n%s", out)
+	}
+}
+
 func TestParseAnswersFileErrors(t *testing.T) {
 	for _, tt := range []struct{ data, want string }{
 		{"", "empty answers file"},

@@ -155,7 +155,7 @@ func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	newAF := &AnswersFile{Template: af.Template, Version: res.To, Module: af.Module, Answers: newPlan.Answers}
+	newAF := &AnswersFile{Template: af.Template, Version: res.To, Module: af.Module, Answers: newPlan.Answers, Verify: af.Verify}
 	var questions []Question
 	if newPlan.Manifest != nil {
 		questions = newPlan.Manifest.Questions

@@ -13,15 +13,16 @@ import (
 	"github.com/paved-dev/paved/templates"
 )
 
-// buildPaved builds the paved under test once per test binary run.
+// buildPaved builds the paved under test, and paved-verify beside it where
+// paved looks for it first.
 func buildPaved(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "paved")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/paved")
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir, "../cmd/paved", "../cmd/paved-verify")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building paved: %v\n%s", err, out)
 	}
-	return bin
+	return filepath.Join(dir, "paved")
 }
 
 // run runs a command in dir and returns its combined output and error.

@@ -29,6 +29,7 @@ const usage = `usage:
   paved update [flags] [DIR]       apply what changed in the template, by three-way merge
   paved diff [DIR]                 what update would change, as a unified diff
   paved check [--json] [DIR]       exit 1 when a newer template version exists
+  paved verify [flags] [DIR]       validate the repository's files offline (exit 1: findings)
   paved templates                  list built-in templates and their questions
   paved version                    print paved's version
 
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdUpdate(ctx, args[1:], stdin, stdout, stderr, true)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, args[1:], stdout, stderr)
 	case "templates":
 		err = cmdTemplates(stdout)
 	case "version":

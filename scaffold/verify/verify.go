@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -125,6 +126,11 @@ func Run(ctx context.Context, dir string, opts Options) (*Report, error) {
 		return nil, err
 	}
 	repo.shellcheck = opts.Shellcheck
+	for _, name := range repo.Config.Skip {
+		if _, ok := registry[name]; !ok {
+			return nil, fmt.Errorf("%s: verify.skip names unknown check %q (known: %s)", AnswersFile, name, strings.Join(Names(), ", "))
+		}
+	}
 	checks := Checks()
 	if len(opts.Checks) > 0 {
 		var sel []Check
@@ -173,8 +179,34 @@ func Run(ctx context.Context, dir string, opts Options) (*Report, error) {
 			rep.Findings = append(rep.Findings, res.findings...)
 		}
 	}
-	rep.Findings = Normalize(rep.Findings)
+	rep.Findings = Normalize(dropVariantRepeats(rep.Findings))
 	return rep, ctx.Err()
+}
+
+var variantSuffixRE = regexp.MustCompile(` \(with [^()]+\)$`)
+
+// dropVariantRepeats drops a finding made with a chart's values-*.yaml
+// ("... (with values-prod.yaml)") when the chart's defaults already make
+// the same one.
+func dropVariantRepeats(fs []Finding) []Finding {
+	plain := map[Finding]bool{}
+	for _, f := range fs {
+		if !variantSuffixRE.MatchString(f.Message) {
+			plain[f] = true
+		}
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if loc := variantSuffixRE.FindStringIndex(f.Message); loc != nil {
+			g := f
+			g.Message = f.Message[:loc[0]]
+			if plain[g] {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // Names lists the registered check names.
@@ -188,6 +220,11 @@ func Names() []string {
 
 // Normalize sorts findings and drops exact duplicates.
 func Normalize(fs []Finding) []Finding {
+	for i := range fs {
+		if strings.ContainsAny(fs[i].Message, "\n\r\t") {
+			fs[i].Message = strings.Join(strings.Fields(fs[i].Message), " ")
+		}
+	}
 	slices.SortFunc(fs, Finding.Compare)
 	return slices.Compact(fs)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	yaml2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -34,7 +35,7 @@ func splitYAML(data []byte) ([]yamlDoc, []posError) {
 		}
 		var n yaml.Node
 		if err := yaml.Unmarshal(chunk.text, &n); err != nil {
-			pe := yamlError(err)
+			pe := yamlSyntaxError(chunk.text, err)
 			for i := range pe {
 				if pe[i].Line > 0 {
 					pe[i].Line += chunk.line - 1
@@ -120,6 +121,24 @@ type posError struct {
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlSyntaxError positions a yaml.v3 error for data. yaml.v3 reports some
+// syntax errors at the line before the problem (its context line, counted
+// from 0); yaml.v2, the parser Kubernetes tools use, reports the line of
+// the problem, so syntax errors take v2's line.
+func yamlSyntaxError(data []byte, err error) []posError {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return yamlError(err)
+	}
+	var v any
+	if err2 := yaml2.Unmarshal(data, &v); err2 != nil {
+		if pe := parseYAMLErrorLine(err2.Error()); pe.Line > 0 {
+			return []posError{pe}
+		}
+	}
+	return yamlError(err)
+}
 
 // yamlError turns a yaml.v3 error into positioned messages. yaml.v3 reports
 // syntax errors as "yaml: line N: msg" and decoding errors as a list of
@@ -220,6 +239,15 @@ func lookup(n *yaml.Node, path []pathElem) (*yaml.Node, bool) {
 				if cur.Content[i].Value == e.Key {
 					at, next = cur.Content[i], cur.Content[i+1]
 					break
+				}
+			}
+			if next == nil {
+				// Go field names (Spec.Duration) for JSON ones (spec.duration).
+				for i := 0; i+1 < len(cur.Content); i += 2 {
+					if strings.EqualFold(cur.Content[i].Value, e.Key) {
+						at, next = cur.Content[i], cur.Content[i+1]
+						break
+					}
 				}
 			}
 			if next == nil {
@@ -326,8 +354,10 @@ type jsonEnc struct {
 	buf   bytes.Buffer
 	lines map[int]*yaml.Node
 	line  int
-	depth int
+	nodes int // nodes written, aliases expanded: bounded against alias bombs
 }
+
+const maxJSONNodes = 1 << 20
 
 func (e *jsonEnc) nl() {
 	e.buf.WriteByte('\n')
@@ -337,6 +367,9 @@ func (e *jsonEnc) nl() {
 func (e *jsonEnc) node(n *yaml.Node, depth int) error {
 	if depth > 200 {
 		return errors.New("YAML nested too deep")
+	}
+	if e.nodes++; e.nodes > maxJSONNodes {
+		return errors.New("YAML too large once its aliases are expanded")
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -457,7 +490,7 @@ func decodeKnown(data []byte, v any) []posError {
 	if err == nil || errors.Is(err, io.EOF) {
 		return nil
 	}
-	return yamlError(err)
+	return yamlSyntaxError(data, err)
 }
 
 // colOfKey finds the column of the first key on a line that names key (or
@@ -490,4 +523,54 @@ func fieldInMsg(msg string) string {
 		return m[1]
 	}
 	return ""
+}
+
+// keyAtLine returns the mapping key written on a line ("  open-pull-requests-limit: five"
+// -> "open-pull-requests-limit"), or "".
+func keyAtLine(src []byte, line int) string {
+	lines := bytes.Split(src, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	l := strings.TrimSpace(string(lines[line-1]))
+	l = strings.TrimPrefix(l, "- ")
+	k, _, ok := strings.Cut(l, ":")
+	if !ok || k == "" || strings.ContainsAny(k, " \"'{[") {
+		return ""
+	}
+	return k
+}
+
+// withKey prefixes a decoding message that names no field ("cannot
+// unmarshal !!str `five` into int") with the key written on its line.
+func withKey(src []byte, e posError) posError {
+	if strings.HasPrefix(e.Msg, "cannot unmarshal") {
+		if k := keyAtLine(src, e.Line); k != "" {
+			e.Msg = k + ": " + e.Msg
+			e.Col = colOf(src, e.Line, k)
+		}
+	}
+	return e
+}
+
+var lastQuotedRE = regexp.MustCompile(`"([^"\n]{1,200})"[^"]*$`)
+
+// locateQuoted finds where the last "quoted" value of a message is written
+// in src (the value of a key, or a list item); 0 when it is not found.
+func locateQuoted(src []byte, msg string) (int, int) {
+	m := lastQuotedRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, 0
+	}
+	for i, l := range strings.Split(string(src), "\n") {
+		for _, pre := range []string{": ", "- "} {
+			if c := strings.Index(l, pre+m[1]); c >= 0 {
+				rest := strings.TrimSpace(l[c+len(pre)+len(m[1]):])
+				if rest == "" || strings.HasPrefix(rest, "#") {
+					return i + 1, c + len(pre) + 1
+				}
+			}
+		}
+	}
+	return 0, 0
 }

@@ -399,7 +399,7 @@ func Verify(ctx context.Context) error {
 		paved = "paved"
 	}
 	if _, err := lookPath(paved); err != nil {
-		return fmt.Errorf("verify: %q not found; install it with go install github.com/paved-dev/paved/cmd/paved@VERSION (the version in .paved-answers.yaml) or set PAVED=/path/to/paved", paved)
+		return fmt.Errorf("verify: %q not found; install it with go install github.com/paved-dev/paved/cmd/...@VERSION (the version in .paved-answers.yaml) or set PAVED=/path/to/paved", paved)
 	}
 	if err := run(ctx, paved, "verify", "."); err != nil {
 		return fmt.Errorf("verify: paved verify found problems: %w", err)

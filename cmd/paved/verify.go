@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/semver"
+)
+
+// verifier is the program that runs the validators (scaffold/verify). It
+// is separate from paved so that its libraries (Helm, Kubernetes,
+// BuildKit, Prometheus, actionlint: about 70 MB and 40-60 ms of package
+// initialisation) do not slow every paved command's start.
+const verifierPkg = "github.com/paved-dev/paved/cmd/paved-verify"
+
+// cmdVerify runs paved-verify with the arguments of `paved verify` and
+// returns its exit code: 0 clean, 1 findings, 2 a check could not run or
+// bad usage.
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	bin, err := findVerifier(ctx, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "paved: verify:", err)
+		return exitError
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee) && ee.ExitCode() == exitFindings:
+		return exitFindings
+	case errors.As(err, &ee) && ee.ExitCode() == exitError:
+		return exitError
+	default:
+		fmt.Fprintf(stderr, "paved: verify: %s: %v\n", bin, err)
+		return exitError
+	}
+}
+
+// findVerifier locates paved-verify: $PAVED_VERIFY, then beside the paved
+// executable, then on PATH; failing those, a paved built from a checkout
+// builds it from that checkout, and a paved installed at a release version
+// builds the same version once; both into the user cache directory.
+func findVerifier(ctx context.Context, stderr io.Writer) (string, error) {
+	name := "paved-verify"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if p := os.Getenv("PAVED_VERIFY"); p != "" {
+		return p, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	v := pavedVersion()
+	if !semver.IsValid(v) {
+		// A paved built from a checkout builds paved-verify from the same
+		// checkout (go build is a no-op when it is up to date).
+		if p, ok := buildFromCheckout(ctx, name, stderr); ok {
+			return p, nil
+		}
+	}
+	hint := fmt.Sprintf("install it beside paved: go install %s@%s (or go install ./cmd/paved-verify in a checkout)", verifierPkg, v)
+	if !semver.IsValid(v) {
+		return "", fmt.Errorf("paved-verify not found; %s", strings.Replace(hint, "@(devel)", "@latest", 1))
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("paved-verify not found; %s", hint)
+	}
+	dir := filepath.Join(cache, "paved", "verify", v)
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("paved-verify not found and no go command to build it; %s", hint)
+	}
+	fmt.Fprintf(stderr, "paved: building %s@%s once into %s (a few minutes the first time)\n", verifierPkg, v, dir)
+	install := exec.CommandContext(ctx, goBin, "install", verifierPkg+"@"+v)
+	install.Env = append(os.Environ(), "GOBIN="+dir)
+	install.Stdout, install.Stderr = stderr, stderr
+	if err := install.Run(); err != nil {
+		return "", fmt.Errorf("building paved-verify: %v; %s", err, hint)
+	}
+	return p, nil
+}
+
+// buildFromCheckout builds paved-verify from the source tree this paved
+// was compiled from, when that tree is still there (a build without
+// -trimpath records it), into the user cache directory.
+func buildFromCheckout(ctx context.Context, name string, stderr io.Writer) (string, bool) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return "", false
+	}
+	root := filepath.Dir(filepath.Dir(filepath.Dir(file))) // cmd/paved/verify.go
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || modfile.ModulePath(gomod) != "github.com/paved-dev/paved" {
+		return "", false
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", false
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(root))
+	out := filepath.Join(cache, "paved", "verify", "devel-"+hex.EncodeToString(sum[:6]), name)
+	build := exec.CommandContext(ctx, goBin, "build", "-o", out, "./cmd/paved-verify")
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(stderr, "paved: building paved-verify from %s: %v\n%s", root, err, b)
+		return "", false
+	}
+	return out, true
+}

@@ -1,0 +1,192 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/goreleaser/goreleaser/v2/pkg/config"
+	"go.yaml.in/yaml/v3"
+)
+
+// goreleaser loads .goreleaser.yaml with GoReleaser's own configuration
+// package (github.com/goreleaser/goreleaser/v2/pkg/config, LoadReader: a
+// strict load, unknown keys rejected, as `goreleaser check` does), and
+// reports the keys that its types mark deprecated (their jsonschema
+// "deprecated" tag, the same keys `goreleaser check` warns about), plus the
+// two deprecations that check reports without a tag: dockers and
+// docker_manifests giving way to dockers_v2, and an nfpm without a
+// maintainer.
+type goreleaser struct{}
+
+func init() { register(goreleaser{}) }
+
+func (goreleaser) Name() string { return "goreleaser" }
+
+func (c goreleaser) Run(ctx context.Context, r *Repo) ([]Finding, error) {
+	files := r.Glob(".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml")
+	if len(files) == 0 {
+		return nil, ErrNoInput
+	}
+	var out []Finding
+	for _, f := range files {
+		src, err := r.Read(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range checkGoreleaser(src) {
+			out = append(out, Finding{Path: f, Line: max(e.Line, 1), Col: max(e.Col, 1), Check: c.Name(), Message: e.Msg})
+		}
+	}
+	return out, nil
+}
+
+func checkGoreleaser(src []byte) []posError {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return yamlSyntaxError(src, err)
+	}
+	if len(doc.Content) == 0 {
+		return []posError{{Line: 1, Col: 1, Msg: "empty configuration"}}
+	}
+	root := doc.Content[0]
+	// LoadReader only warns (on stderr) about another version and then
+	// fails; say it here instead.
+	var versioned struct {
+		Version int `yaml:"version"`
+	}
+	_ = root.Decode(&versioned)
+	if versioned.Version != 2 {
+		n := mapKey(root, "version")
+		if n == nil {
+			n = root
+		}
+		return []posError{{Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("version: %d: only version: 2 configurations are supported", versioned.Version)}}
+	}
+	proj, err := config.LoadReader(bytes.NewReader(src))
+	if err != nil {
+		var out []posError
+		for _, e := range yamlError(err) {
+			if e.Line > 0 {
+				e.Col = colOf(src, e.Line, fieldInMsg(e.Msg))
+			}
+			e.Msg = strings.ReplaceAll(e.Msg, "config.", "")
+			out = append(out, withKey(src, e))
+		}
+		return out
+	}
+	var out []posError
+	deprecatedFields(reflect.TypeOf(proj), root, "", func(n *yaml.Node, p, note string) {
+		msg := fmt.Sprintf("%s is deprecated (goreleaser check fails on it)", p)
+		if note != "" && note != "true" {
+			msg += ": " + note
+		}
+		out = append(out, posError{Line: n.Line, Col: n.Column, Msg: msg})
+	})
+	for _, key := range []string{"dockers", "docker_manifests"} {
+		if k := mapKey(root, key); k != nil && !taggedDeprecated(reflect.TypeOf(proj), key) {
+			out = append(out, posError{Line: k.Line, Col: k.Column, Msg: key + " is being phased out: use dockers_v2"})
+		}
+	}
+	for i, n := range proj.NFPMs {
+		if n.Maintainer == "" {
+			item := seqItems(mapValue(root, "nfpms"))
+			at := root
+			if i < len(item) {
+				at = item[i]
+			}
+			out = append(out, posError{Line: at.Line, Col: at.Column, Msg: "nfpms.maintainer should always be set"})
+		}
+	}
+	return out
+}
+
+// taggedDeprecated reports whether a top-level key's field is tagged
+// deprecated (then deprecatedFields has reported it).
+func taggedDeprecated(t reflect.Type, key string) bool {
+	f, ok := fieldByYAMLName(t, key)
+	return ok && strings.Contains(f.Tag.Get("jsonschema"), "deprecated")
+}
+
+// deprecatedFields walks a YAML mapping alongside a Go struct type and
+// reports the keys whose field is tagged jsonschema:"deprecated...".
+func deprecatedFields(t reflect.Type, n *yaml.Node, prefix string, report func(n *yaml.Node, path, note string)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		for _, item := range seqItems(n) {
+			deprecatedFields(t.Elem(), item, prefix, report)
+		}
+		return
+	case reflect.Map:
+		if n != nil && n.Kind == yaml.MappingNode {
+			for i := 1; i < len(n.Content); i += 2 {
+				deprecatedFields(t.Elem(), n.Content[i], prefix, report)
+			}
+		}
+		return
+	case reflect.Struct:
+	default:
+		return
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := fieldByYAMLName(t, k.Value)
+		if !ok {
+			continue
+		}
+		p := k.Value
+		if prefix != "" {
+			p = prefix + "." + k.Value
+		}
+		if tag := f.Tag.Get("jsonschema"); strings.Contains(tag, "deprecated") {
+			note := ""
+			for _, part := range strings.Split(tag, ",") {
+				if v, ok := strings.CutPrefix(part, "deprecated="); ok {
+					note = v
+				}
+			}
+			report(k, p, note)
+		}
+		deprecatedFields(f.Type, v, p, report)
+	}
+}
+
+// fieldByYAMLName finds the struct field a YAML key decodes into,
+// looking through inline (embedded) fields.
+func fieldByYAMLName(t reflect.Type, name string) (reflect.StructField, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return reflect.StructField{}, false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		key, opts, _ := strings.Cut(tag, ",")
+		if strings.Contains(opts, "inline") {
+			if g, ok := fieldByYAMLName(f.Type, name); ok {
+				return g, true
+			}
+			continue
+		}
+		if key == "-" || !f.IsExported() {
+			continue
+		}
+		if key == "" {
+			key = strings.ToLower(f.Name)
+		}
+		if key == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}

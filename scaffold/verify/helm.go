@@ -1,0 +1,395 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
+	"helm.sh/helm/v4/pkg/chart/v2/lint"
+	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	v2util "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+)
+
+// helm checks every chart (each Chart.yaml) with Helm's own lint package in
+// strict mode (warnings count), renders it client-side with the default
+// values and with each values-*.yaml beside them, decodes every rendered
+// built-in object strictly into its Kubernetes type, evaluates every pod
+// template at the restricted Pod Security Standard, and checks that probes
+// target ports of the pod. Findings point into the chart's template files
+// where the rendered line can be traced back.
+type helm struct{}
+
+func init() { register(helm{}) }
+
+func (helm) Name() string { return "helm" }
+
+// chartInfo is one chart: its lint findings and its renderings.
+type chartInfo struct {
+	Dir      string // repository path of the chart directory
+	Name     string
+	Findings []Finding // lint, load and render problems (Check unset)
+	Renders  []*chartRender
+}
+
+// chartRender is one rendering of a chart: with the default values
+// (Variant "") or with a values-*.yaml on top of them.
+type chartRender struct {
+	Chart   *chartInfo
+	Variant string
+	Objects []*kobject
+}
+
+// Release used for rendering: named after the chart, as the generated
+// deploy workflow installs it.
+const renderNamespace = "default"
+
+func (r *Repo) charts() ([]*chartInfo, error) {
+	v, err := r.once("charts", func() (any, error) {
+		var out []*chartInfo
+		for _, f := range r.Glob("**/Chart.yaml") {
+			dir := path.Dir(f)
+			if isSubchart(dir) {
+				continue
+			}
+			out = append(out, r.loadChart(dir))
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]*chartInfo), nil
+}
+
+// isSubchart reports whether a chart directory lies inside another chart
+// (under its charts/ or templates/).
+func isSubchart(dir string) bool {
+	for _, seg := range strings.Split(dir, "/") {
+		if seg == "charts" || seg == "templates" {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Repo) loadChart(dir string) *chartInfo {
+	ci := &chartInfo{Dir: dir, Name: path.Base(dir)}
+	rel := func(p string) string { return path.Join(dir, p) }
+	addAt := func(file string, line, col int, variant, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if variant != "" {
+			msg += " (with " + variant + ")"
+		}
+		ci.Findings = append(ci.Findings, Finding{Path: file, Line: max(line, 1), Col: max(col, 1), Message: msg})
+	}
+	add := func(file string, line int, variant, format string, args ...any) {
+		addAt(file, line, 1, variant, format, args...)
+	}
+	abs := r.Abs(dir)
+	ch, err := loader.Load(abs)
+	if err != nil {
+		add(rel("Chart.yaml"), 1, "", "cannot load chart: %v", err)
+		return ci
+	}
+	ci.Name = ch.Name()
+
+	variants := []string{""}
+	for _, f := range r.Glob(dir+"/values-*.yaml", dir+"/values-*.yml") {
+		variants = append(variants, path.Base(f))
+	}
+	// Lint and render every variant at once; report in order, the
+	// defaults first, so that a variant only adds what is its own.
+	type result struct {
+		readErr error
+		lint    support.Linter
+		render  *chartRender
+		err     error
+	}
+	results := make([]result, len(variants))
+	var wg sync.WaitGroup
+	for i, variant := range variants {
+		wg.Go(func() {
+			res := &results[i]
+			vals := map[string]any{}
+			if variant != "" {
+				b, err := r.Read(rel(variant))
+				if err == nil {
+					vals, err = common.ReadValues(b)
+				}
+				if err != nil {
+					res.readErr = err
+					return
+				}
+			}
+			// helm lint --strict [-f values-X.yaml]
+			res.lint = lint.RunAll(abs, vals, renderNamespace, lint.WithKubeVersion(kubeVersion()))
+			res.render, res.err = renderChart(r, ci, dir, variant, vals)
+		})
+	}
+	wg.Wait()
+	defaultMsgs := map[string]bool{}
+	for i, variant := range variants {
+		res := results[i]
+		if res.readErr != nil {
+			add(rel(variant), 1, "", "%v", res.readErr)
+			continue
+		}
+		for _, m := range res.lint.Messages {
+			if m.Severity < support.WarningSev {
+				continue
+			}
+			for _, e := range r.lintFindings(dir, variant, m) {
+				key := fmt.Sprintf("%s:%d:%s", e.Path, e.Line, e.Message)
+				if variant == "" {
+					defaultMsgs[key] = true
+				} else if defaultMsgs[key] {
+					continue
+				}
+				if defaultMsgs[key+"\x00"+variant] {
+					continue // the same schema error from two lint rules
+				}
+				defaultMsgs[key+"\x00"+variant] = true
+				sev := severityName(m.Severity)
+				if e.Path == rel(variant) {
+					addAt(e.Path, e.Line, e.Col, "", "%s: %s", sev, e.Message)
+				} else {
+					addAt(e.Path, e.Line, e.Col, variant, "%s: %s", sev, e.Message)
+				}
+			}
+		}
+
+		rd, err := res.render, res.err
+		if err != nil {
+			// Template errors are what lint reports as well; keep one.
+			if !hasError(res.lint.Messages) {
+				add(rel("Chart.yaml"), 1, variant, "render: %v", err)
+			}
+			continue
+		}
+		ci.Renders = append(ci.Renders, rd)
+	}
+	return ci
+}
+
+func hasError(ms []support.Message) bool {
+	for _, m := range ms {
+		if m.Severity >= support.ErrorSev {
+			return true
+		}
+	}
+	return false
+}
+
+var schemaErrRE = regexp.MustCompile(`(?m)^\s*- at '(/[^']*)': (.*)$`)
+
+// lintFindings places one lint message. A values schema error lists each
+// failing value by JSON pointer: each becomes a finding at that value in
+// the values file that sets it (the values-*.yaml being linted, else
+// values.yaml).
+func (r *Repo) lintFindings(dir, variant string, m support.Message) []Finding {
+	var out []Finding
+	for _, sm := range schemaErrRE.FindAllStringSubmatch(m.Err.Error(), -1) {
+		var ptr []string
+		for _, t := range strings.Split(strings.TrimPrefix(sm[1], "/"), "/") {
+			if t != "" {
+				ptr = append(ptr, strings.NewReplacer("~1", "/", "~0", "~").Replace(t))
+			}
+		}
+		f := Finding{Path: path.Join(dir, "values.yaml"), Line: 1, Col: 1, Message: "values: " + sm[1] + ": " + sm[2]}
+		files := []string{"values.yaml"}
+		if variant != "" {
+			files = []string{variant, "values.yaml"}
+		}
+		for _, vf := range files {
+			src, err := r.Read(path.Join(dir, vf))
+			if err != nil {
+				continue
+			}
+			var doc yaml.Node
+			if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+				continue
+			}
+			if n := nodeAtPointer(doc.Content[0], ptr); n != nil && (len(ptr) == 0 || n != doc.Content[0]) {
+				f.Path, f.Line, f.Col = path.Join(dir, vf), n.Line, n.Column
+				break
+			}
+		}
+		out = append(out, f)
+	}
+	if len(out) > 0 {
+		return out
+	}
+	file, line := lintPosition(dir, m)
+	return []Finding{{Path: file, Line: line, Col: 1, Message: m.Err.Error()}}
+}
+
+func severityName(s int) string {
+	switch s {
+	case support.ErrorSev:
+		return "error"
+	case support.WarningSev:
+		return "warning"
+	}
+	return "info"
+}
+
+var fileLineRE = regexp.MustCompile(`((?:[\w.-]+/)*[\w.-]+\.(?:yaml|yml|tpl|txt|json)):(\d+)`)
+
+// lintPosition places a lint message: its path within the chart, and a line
+// when the message names one for that file.
+func lintPosition(dir string, m support.Message) (string, int) {
+	p := strings.TrimSuffix(m.Path, "/")
+	file := path.Join(dir, p)
+	if p == "templates" || p == "" {
+		file = path.Join(dir, "Chart.yaml")
+	}
+	line := 1
+	for _, sm := range fileLineRE.FindAllStringSubmatch(m.Err.Error(), -1) {
+		name := sm[1]
+		// Template errors name chartname/templates/x.yaml.
+		if i := strings.Index(name, "templates/"); i >= 0 {
+			f := path.Join(dir, name[i:])
+			if n, err := strconv.Atoi(sm[2]); err == nil {
+				return f, n
+			}
+		}
+		if strings.HasSuffix(file, name) {
+			if n, err := strconv.Atoi(sm[2]); err == nil {
+				line = n
+			}
+		}
+	}
+	return file, line
+}
+
+// renderChart renders a chart as `helm install --dry-run=client` does:
+// dependencies processed, values coalesced and checked against
+// values.schema.json, kubeVersion checked, templates executed.
+func renderChart(r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, error) {
+	ch, err := loader.Load(r.Abs(dir)) // a fresh copy: rendering changes the chart's values
+	if err != nil {
+		return nil, err
+	}
+	caps := common.DefaultCapabilities.Copy()
+	caps.KubeVersion = *kubeVersion()
+	if ch.Metadata.KubeVersion != "" && !v2util.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return nil, fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.Version)
+	}
+	if err := v2util.ProcessDependencies(ch, vals); err != nil {
+		return nil, err
+	}
+	cvals, err := chartutil.CoalesceValues(ch, vals)
+	if err != nil {
+		return nil, err
+	}
+	opts := common.ReleaseOptions{Name: ch.Name(), Namespace: renderNamespace, Revision: 1, IsInstall: true}
+	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals, opts, caps, false)
+	if err != nil {
+		return nil, err
+	}
+	var e engine.Engine
+	files, err := e.Render(ch, rv)
+	if err != nil {
+		return nil, err
+	}
+	rd := &chartRender{Chart: ci, Variant: variant}
+	for _, key := range sortedKeys(files) {
+		base := path.Base(key)
+		if strings.HasPrefix(base, "_") || base == "NOTES.txt" {
+			continue
+		}
+		switch path.Ext(base) {
+		case ".yaml", ".yml", ".json":
+		default:
+			continue
+		}
+		text := []byte(files[key])
+		_, within, _ := strings.Cut(key, "/") // drop the chart name
+		file := path.Join(dir, within)
+		tmpl, _ := r.Read(file)
+		docs, _ := splitYAML(text) // YAML errors in rendered output are lint's
+		for _, o := range newObjects(file, docs) {
+			o.render, o.tmpl, o.text = rd, tmpl, text
+			rd.Objects = append(rd.Objects, o)
+		}
+	}
+	return rd, nil
+}
+
+// kubeVersion is the Kubernetes version charts are linted and rendered
+// for: the one of the k8s.io/client-go paved is built with (v0.37.x ->
+// v1.37.x), as Helm's own release builds set it.
+var kubeVersion = sync.OnceValue(func() *common.KubeVersion {
+	v := "v1.37.0"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "k8s.io/client-go" && strings.HasPrefix(d.Version, "v0.") {
+				v = "v1." + strings.TrimPrefix(d.Version, "v0.")
+			}
+		}
+	}
+	kv, err := common.ParseKubeVersion(v)
+	if err != nil {
+		kv, _ = common.ParseKubeVersion("v1.37.0")
+	}
+	return kv
+})
+
+func (c helm) Run(ctx context.Context, r *Repo) ([]Finding, error) {
+	charts, err := r.charts()
+	if err != nil {
+		return nil, err
+	}
+	if len(charts) == 0 {
+		return nil, ErrNoInput
+	}
+	var out []Finding
+	for _, ci := range charts {
+		for _, f := range ci.Findings {
+			f.Check = c.Name()
+			out = append(out, f)
+		}
+		seen := map[string]bool{}
+		for i, rd := range ci.Renders {
+			for _, o := range rd.Objects {
+				for _, f := range checkBuiltin(c.Name(), o) {
+					key := fmt.Sprintf("%s:%d:%d:%s", f.Path, f.Line, f.Col, strings.TrimSuffix(f.Message, " (with "+rd.Variant+")"))
+					if i == 0 {
+						seen[key] = true
+					} else if seen[key] {
+						continue
+					}
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkBuiltin decodes a built-in object strictly and checks its pod
+// template; custom resources are left to their own checks.
+func checkBuiltin(check string, o *kobject) []Finding {
+	obj := builtinObject(o.APIVersion, o.Kind)
+	if obj == nil {
+		return unknownBuiltin(check, o)
+	}
+	if fs := unknownBuiltin(check, o); len(fs) > 0 {
+		return fs
+	}
+	out := decodeStrict(check, o, obj)
+	if len(out) == 0 {
+		out = apiValidation(check, o, obj)
+	}
+	return append(out, podChecks(check, o, obj)...)
+}

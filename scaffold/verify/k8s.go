@@ -1,0 +1,601 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	psaapi "k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+	kjson "sigs.k8s.io/json"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// A kobject is one Kubernetes object, from a plain manifest or from a
+// rendered chart.
+type kobject struct {
+	File       string  // repository path: the manifest, or the chart's template
+	Doc        yamlDoc // the document; for a chart, lines are the rendered file's
+	APIVersion string
+	Kind       string
+	Name       string
+	Namespace  string
+	Labels     map[string]string
+
+	render *chartRender // nil for a plain manifest
+	tmpl   []byte       // the template source (chart objects)
+	text   []byte       // the whole rendered file (chart objects)
+}
+
+// GroupKind is "kind.group" ("Deployment.apps", "Service").
+func (o *kobject) group() string {
+	g, _, ok := strings.Cut(o.APIVersion, "/")
+	if !ok {
+		return ""
+	}
+	return g
+}
+
+// at maps a node of the object to a position in o.File. For a rendered
+// chart object, the rendered line is traced back into the template by its
+// text (see templateLine); failing that, line 1.
+func (o *kobject) at(n *yaml.Node) (int, int) {
+	if n == nil {
+		n = o.Doc.Root
+	}
+	if o.render == nil {
+		return n.Line, n.Column
+	}
+	for _, l := range ancestorLines(o.Doc.Root, n) {
+		if tl := templateLine(o.tmpl, o.text, l); tl > 0 {
+			return tl, firstCol(o.tmpl, tl)
+		}
+	}
+	return 1, 1
+}
+
+// finding makes a finding at node n (nil: the object) of the object.
+func (o *kobject) finding(check string, n *yaml.Node, format string, args ...any) Finding {
+	line, col := o.at(n)
+	msg := fmt.Sprintf(format, args...)
+	if o.render != nil && o.render.Variant != "" {
+		msg += " (with " + o.render.Variant + ")"
+	}
+	return Finding{Path: o.File, Line: line, Col: col, Check: check, Message: msg}
+}
+
+// describe names the object in messages: Deployment payments.
+func (o *kobject) describe() string {
+	if o.Name == "" {
+		return o.Kind
+	}
+	return o.Kind + " " + o.Name
+}
+
+// newObjects reads the Kubernetes objects of a parsed YAML stream: every
+// mapping document with apiVersion and kind.
+func newObjects(file string, docs []yamlDoc) []*kobject {
+	var out []*kobject
+	for _, d := range docs {
+		if d.Root.Kind != yaml.MappingNode {
+			continue
+		}
+		var head struct {
+			APIVersion string `yaml:"apiVersion"`
+			Kind       string `yaml:"kind"`
+			Metadata   struct {
+				Name      string            `yaml:"name"`
+				Namespace string            `yaml:"namespace"`
+				Labels    map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+		}
+		if err := d.Root.Decode(&head); err != nil || head.APIVersion == "" || head.Kind == "" {
+			continue
+		}
+		out = append(out, &kobject{File: file, Doc: d, APIVersion: head.APIVersion, Kind: head.Kind,
+			Name: head.Metadata.Name, Namespace: head.Metadata.Namespace, Labels: head.Metadata.Labels})
+	}
+	return out
+}
+
+// decodeStrict decodes a document as Kubernetes does with
+// fieldValidation=Strict: YAML to JSON with sigs.k8s.io/yaml, then
+// sigs.k8s.io/json with unknown and duplicate fields rejected. It returns
+// one finding per problem, at the offending field.
+func decodeStrict(check string, o *kobject, into any, skipFields ...string) []Finding {
+	js, err := sigsyaml.YAMLToJSONStrict(o.Doc.Raw) // duplicate keys rejected, as the API server does
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+		var n *yaml.Node
+		if m := yamlLineInRE.FindStringSubmatch(msg); m != nil {
+			l, _ := strconv.Atoi(m[1])
+			n = &yaml.Node{Line: l + o.Doc.StartLine - 1, Column: firstCol(o.Doc.Raw, l)}
+			msg = m[2]
+		}
+		return []Finding{o.finding(check, n, "%s: %s", o.describe(), msg)}
+	}
+	if len(skipFields) > 0 {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(js, &m) == nil {
+			for _, f := range skipFields {
+				delete(m, f)
+			}
+			if b, err := json.Marshal(m); err == nil {
+				js = b
+			}
+		}
+	}
+	strictErrs, err := kjson.UnmarshalStrict(js, into)
+	var out []Finding
+	if err != nil {
+		out = append(out, typeErrorFinding(check, o, err))
+	}
+	for _, e := range strictErrs {
+		fp, ok := e.(interface{ FieldPath() string })
+		if !ok {
+			out = append(out, o.finding(check, nil, "%s: %v", o.describe(), e))
+			continue
+		}
+		n, _ := lookup(o.Doc.Root, parseFieldPath(fp.FieldPath()))
+		kind := "unknown"
+		if strings.HasPrefix(e.Error(), "duplicate") {
+			kind = "duplicate"
+		}
+		out = append(out, o.finding(check, n, "%s: %s field %q", o.describe(), kind, fp.FieldPath()))
+	}
+	return out
+}
+
+var yamlLineInRE = regexp.MustCompile(`line (\d+): ([^\n]*)`)
+
+var typeErrRE = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field ([\w.]+) of type (\S+)`)
+
+// typeErrorFinding places a JSON type error ("cannot unmarshal string into
+// Go struct field Container.spec.template.spec.containers.ports.containerPort
+// of type int32") at the first field on that path whose YAML value has the
+// wrong kind.
+func typeErrorFinding(check string, o *kobject, err error) Finding {
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	m := typeErrRE.FindStringSubmatch(msg)
+	if m == nil {
+		return o.finding(check, nil, "%s: %s", o.describe(), msg)
+	}
+	_, field, _ := strings.Cut(m[2], ".") // drop the Go struct name
+	got := m[1]
+	var at *yaml.Node
+	for _, n := range findAll(o.Doc.Root, strings.Split(field, ".")) {
+		if jsonKind(n) == got {
+			at = n
+			break
+		}
+		if at == nil {
+			at = n
+		}
+	}
+	return o.finding(check, at, "%s: %s is %s, want %s", o.describe(), field, got, m[3])
+}
+
+// jsonKind is the JSON kind name ("string", "number", ...) of a YAML value
+// as sigs.k8s.io/yaml converts it.
+func jsonKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "object"
+	case yaml.SequenceNode:
+		return "array"
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		return "number"
+	case "!!bool":
+		return "bool"
+	case "!!null":
+		return "null"
+	}
+	return "string"
+}
+
+// builtinObject returns a new typed object for a built-in Kubernetes kind,
+// or nil for a kind the client-go scheme does not know (a custom resource).
+func builtinObject(apiVersion, kind string) runtime.Object {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil
+	}
+	obj, err := clientgoscheme.Scheme.New(gv.WithKind(kind))
+	if err != nil {
+		return nil
+	}
+	return obj
+}
+
+// podTemplate returns the pod metadata and spec of a workload, with the
+// YAML path of its pod spec, or nil.
+func podTemplate(obj runtime.Object) (*metav1.ObjectMeta, *corev1.PodSpec, []string) {
+	switch x := obj.(type) {
+	case *corev1.Pod:
+		return &x.ObjectMeta, &x.Spec, []string{"spec"}
+	}
+	tmpl, p := podTemplateSpec(obj)
+	if tmpl == nil {
+		return nil, nil, nil
+	}
+	return &tmpl.ObjectMeta, &tmpl.Spec, p
+}
+
+// podTemplateSpec returns the pod template of a workload and its YAML path.
+func podTemplateSpec(obj runtime.Object) (*corev1.PodTemplateSpec, []string) {
+	tp := []string{"spec", "template", "spec"}
+	switch x := obj.(type) {
+	case *appsv1.Deployment:
+		return &x.Spec.Template, tp
+	case *appsv1.StatefulSet:
+		return &x.Spec.Template, tp
+	case *appsv1.DaemonSet:
+		return &x.Spec.Template, tp
+	case *appsv1.ReplicaSet:
+		return &x.Spec.Template, tp
+	case *batchv1.Job:
+		return &x.Spec.Template, tp
+	case *batchv1.CronJob:
+		return &x.Spec.JobTemplate.Spec.Template, []string{"spec", "jobTemplate", "spec", "template", "spec"}
+	case *corev1.ReplicationController:
+		if x.Spec.Template != nil {
+			return x.Spec.Template, tp
+		}
+	case *corev1.PodTemplate:
+		return &x.Template, []string{"template", "spec"}
+	}
+	return nil, nil
+}
+
+var restrictedEvaluator = sync.OnceValue(func() policy.Evaluator {
+	e, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		panic(err) // the library's own checks are valid
+	}
+	return e
+})
+
+func restrictedLevel() psaapi.LevelVersion {
+	return psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.LatestVersion()}
+}
+
+// podChecks evaluates a pod spec at the restricted Pod Security Standard
+// and checks that every probe targets a port of the pod.
+func podChecks(check string, o *kobject, obj runtime.Object) []Finding {
+	meta, spec, specPath := podTemplate(obj)
+	if spec == nil {
+		return nil
+	}
+	specNode := lookupValue(o.Doc.Root, specPath...)
+	var out []Finding
+	for _, r := range restrictedEvaluator().EvaluatePod(restrictedLevel(), meta, spec) {
+		if r.Allowed {
+			continue
+		}
+		n := pssNode(specNode, r.ForbiddenDetail)
+		detail := r.ForbiddenReason
+		if r.ForbiddenDetail != "" {
+			detail += " (" + r.ForbiddenDetail + ")"
+		}
+		out = append(out, o.finding(check, n, "%s: violates the restricted Pod Security Standard: %s", o.describe(), detail))
+	}
+	out = append(out, probeChecks(check, o, spec, specNode)...)
+	return out
+}
+
+var quotedNameRE = regexp.MustCompile(`"([^"]+)"`)
+
+// pssNode picks where a Pod Security violation is reported: the named
+// container's securityContext (or the container), else the pod's
+// securityContext, else the pod spec.
+func pssNode(spec *yaml.Node, detail string) *yaml.Node {
+	if spec == nil {
+		return nil
+	}
+	if m := quotedNameRE.FindStringSubmatch(detail); m != nil {
+		for _, list := range []string{"containers", "initContainers", "ephemeralContainers"} {
+			for _, c := range seqItems(mapValue(spec, list)) {
+				if v := mapValue(c, "name"); v != nil && v.Value == m[1] {
+					if k := mapKey(c, "securityContext"); k != nil {
+						return k
+					}
+					return c
+				}
+			}
+		}
+	}
+	if k := mapKey(spec, "securityContext"); k != nil {
+		return k
+	}
+	return spec
+}
+
+func seqItems(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// probeChecks: a probe's port must be one of the pod's container ports (a
+// named port must be one of its own container's).
+func probeChecks(check string, o *kobject, spec *corev1.PodSpec, specNode *yaml.Node) []Finding {
+	var out []Finding
+	numbers := map[int32]bool{}
+	for _, c := range spec.Containers {
+		for _, p := range c.Ports {
+			numbers[p.ContainerPort] = true
+		}
+	}
+	containers := seqItems(mapValue(specNode, "containers"))
+	for i, c := range spec.Containers {
+		names := map[string]bool{}
+		for _, p := range c.Ports {
+			if p.Name != "" {
+				names[p.Name] = true
+			}
+		}
+		var cnode *yaml.Node
+		if i < len(containers) {
+			cnode = containers[i]
+		}
+		probes := []struct {
+			key string
+			p   *corev1.Probe
+		}{{"startupProbe", c.StartupProbe}, {"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}}
+		for _, pr := range probes {
+			if pr.p == nil {
+				continue
+			}
+			var port string
+			var num int32
+			var byName bool
+			var handler string
+			switch {
+			case pr.p.HTTPGet != nil:
+				handler = "httpGet"
+				if pr.p.HTTPGet.Port.Type == intstr.String {
+					port, byName = pr.p.HTTPGet.Port.StrVal, true
+				} else {
+					num = pr.p.HTTPGet.Port.IntVal
+				}
+			case pr.p.TCPSocket != nil:
+				handler = "tcpSocket"
+				if pr.p.TCPSocket.Port.Type == intstr.String {
+					port, byName = pr.p.TCPSocket.Port.StrVal, true
+				} else {
+					num = pr.p.TCPSocket.Port.IntVal
+				}
+			case pr.p.GRPC != nil:
+				handler = "grpc"
+				num = pr.p.GRPC.Port
+			default:
+				continue
+			}
+			n := lookupValue(cnode, pr.key, handler, "port")
+			if n == nil {
+				n = cnode
+			}
+			switch {
+			case byName && !names[port]:
+				out = append(out, o.finding(check, n, "%s: container %q: %s port %q is not a named port of the container", o.describe(), c.Name, pr.key, port))
+			case !byName && !numbers[num]:
+				out = append(out, o.finding(check, n, "%s: container %q: %s port %d is not a container port of the pod", o.describe(), c.Name, pr.key, num))
+			}
+		}
+	}
+	return out
+}
+
+// ancestorLines returns the line of n and of each enclosing node up to the
+// root (innermost first).
+func ancestorLines(root, n *yaml.Node) []int {
+	var chain []*yaml.Node
+	var find func(cur *yaml.Node) bool
+	find = func(cur *yaml.Node) bool {
+		if cur == n {
+			chain = append(chain, cur)
+			return true
+		}
+		for i, c := range cur.Content {
+			if find(c) {
+				// For a mapping value, its key says more than the value.
+				if cur.Kind == yaml.MappingNode && i%2 == 1 {
+					chain = append(chain, cur.Content[i-1])
+				}
+				chain = append(chain, cur)
+				return true
+			}
+		}
+		return false
+	}
+	lines := []int{n.Line}
+	if root != nil && find(root) {
+		for _, c := range chain {
+			if l := c.Line; !slices.Contains(lines, l) {
+				lines = append(lines, l)
+			}
+		}
+	}
+	return lines
+}
+
+// templateLine traces line l of a rendered file back to the template: the
+// k-th rendered line with this text is taken to come from the k-th template
+// line with the same text, and failing that from the k-th line with the
+// same key. It returns 0 when no template line matches.
+func templateLine(tmpl, rendered []byte, l int) int {
+	rlines := strings.Split(string(rendered), "\n")
+	if l < 1 || l > len(rlines) {
+		return 0
+	}
+	tlines := strings.Split(string(tmpl), "\n")
+	want := normLine(rlines[l-1])
+	if want == "" {
+		return 0
+	}
+	ordinal := func(match func(string) bool) int {
+		k := 0
+		for _, r := range rlines[:l-1] {
+			if match(normLine(r)) {
+				k++
+			}
+		}
+		return k
+	}
+	pick := func(match func(string) bool) int {
+		var cands []int
+		for i, t := range tlines {
+			if match(normLine(t)) {
+				cands = append(cands, i+1)
+			}
+		}
+		if len(cands) == 0 {
+			return 0
+		}
+		if k := ordinal(match); k < len(cands) {
+			return cands[k]
+		}
+		return cands[len(cands)-1]
+	}
+	if tl := pick(func(s string) bool { return s == want }); tl > 0 {
+		return tl
+	}
+	key, _, ok := strings.Cut(want, ":")
+	if !ok || key == "" || strings.ContainsAny(key, " {\"'") {
+		return 0
+	}
+	return pick(func(s string) bool { return strings.HasPrefix(s, key+":") })
+}
+
+// normLine trims a YAML line to compare it across template and rendering:
+// no indentation, no leading "- ".
+func normLine(s string) string {
+	s = strings.TrimSpace(s)
+	for strings.HasPrefix(s, "- ") {
+		s = strings.TrimSpace(s[2:])
+	}
+	return s
+}
+
+func firstCol(src []byte, line int) int {
+	lines := strings.Split(string(src), "\n")
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	l := lines[line-1]
+	for i := 0; i < len(l); i++ {
+		if l[i] != ' ' && l[i] != '\t' && l[i] != '-' {
+			return i + 1
+		}
+	}
+	return 1
+}
+
+// manifestCandidates lists the YAML files that may hold Kubernetes
+// manifests: every .yaml/.yml file outside charts and .github, other than
+// configurations that other checks own.
+func manifestCandidates(r *Repo, chartDirs []string) []string {
+	// Chart sources that are themselves templates (Chart.yaml.tmpl in a
+	// template repository) hold Helm templates too: not plain manifests.
+	chartDirs = slices.Clone(chartDirs)
+	for _, f := range r.Glob("**/Chart.yaml.*") {
+		chartDirs = append(chartDirs, path.Dir(f))
+	}
+	var out []string
+	for _, f := range r.Glob("**/*.yaml", "**/*.yml") {
+		if strings.HasPrefix(f, ".github/") || f == AnswersFile {
+			continue
+		}
+		base := path.Base(f)
+		if strings.HasPrefix(base, ".") || base == "Chart.yaml" || base == "Chart.lock" || strings.HasPrefix(base, "values") {
+			continue
+		}
+		inChart := false
+		for _, d := range chartDirs {
+			if d == "." || strings.HasPrefix(f, d+"/") {
+				inChart = true
+				break
+			}
+		}
+		if !inChart {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// manifests are the plain (non-chart) Kubernetes objects of the
+// repository, and the YAML errors of files that look like manifests.
+type manifestSet struct {
+	Objects []*kobject
+	Errors  []Finding // with Check unset
+}
+
+func (r *Repo) manifests() (*manifestSet, error) {
+	v, err := r.once("manifests", func() (any, error) {
+		charts, err := r.charts()
+		if err != nil {
+			return nil, err
+		}
+		var dirs []string
+		for _, c := range charts {
+			dirs = append(dirs, c.Dir)
+		}
+		ms := &manifestSet{}
+		for _, f := range manifestCandidates(r, dirs) {
+			src, err := r.Read(f)
+			if err != nil {
+				return nil, err
+			}
+			if !strings.Contains(string(src), "apiVersion") {
+				continue
+			}
+			docs, perrs := splitYAML(src)
+			for _, e := range perrs {
+				ms.Errors = append(ms.Errors, Finding{Path: f, Line: e.Line, Col: max(e.Col, 1), Message: "YAML: " + e.Msg})
+			}
+			ms.Objects = append(ms.Objects, newObjects(f, docs)...)
+		}
+		return ms, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*manifestSet), nil
+}
+
+// allObjects returns the plain objects and those of every chart rendering.
+func (r *Repo) allObjects() ([]*kobject, error) {
+	ms, err := r.manifests()
+	if err != nil {
+		return nil, err
+	}
+	charts, err := r.charts()
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(ms.Objects)
+	for _, c := range charts {
+		for _, rd := range c.Renders {
+			out = append(out, rd.Objects...)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,448 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// prometheus checks alerting and recording rules, in plain rule files and
+// in PrometheusRule objects (plain or rendered from a chart), with
+// Prometheus's own rulefmt (unknown keys rejected, as promtool does) and
+// PromQL parser, and checks that every metric a rule reads from the
+// service is one the service's code exposes, where that can be known.
+// Every Prometheus Operator object (PrometheusRule, ServiceMonitor, ...)
+// is first decoded strictly into the operator's own API types.
+type prometheus struct{}
+
+func init() { register(prometheus{}) }
+
+func (prometheus) Name() string { return "prometheus" }
+
+var monitoringScheme = sync.OnceValue(func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := monitoringv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+})
+
+// A ruleSource is one set of rule groups: a plain rule file or the spec of
+// a PrometheusRule.
+type ruleSource struct {
+	file string
+	obj  *kobject   // nil for a plain file
+	node *yaml.Node // the mapping that holds groups:
+	src  []byte     // what rulefmt parses
+	// orig maps a node of the parsed src (by line and column) to the node
+	// of the original document, for a re-encoded PrometheusRule spec.
+	orig map[[2]int]*yaml.Node
+	line map[int]*yaml.Node
+}
+
+func (s *ruleSource) finding(check string, n *yaml.Node, line, col int, format string, args ...any) Finding {
+	if s.obj != nil {
+		if n == nil {
+			n = s.node
+		}
+		return s.obj.finding(check, n, format, args...)
+	}
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	return Finding{Path: s.file, Line: max(line, 1), Col: max(col, 1), Check: check, Message: fmt.Sprintf(format, args...)}
+}
+
+// origNode returns the original node at a position of src.
+func (s *ruleSource) origNode(line, col int) *yaml.Node {
+	if s.orig == nil {
+		return nil
+	}
+	if n := s.orig[[2]int{line, col}]; n != nil {
+		return n
+	}
+	return s.line[line]
+}
+
+func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
+	sources, err := ruleSources(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	// Prometheus Operator objects decode strictly into the operator's types
+	// first; a PrometheusRule that does not is not checked further.
+	skip := map[*kobject]bool{}
+	objs, err := r.allObjects()
+	if err != nil {
+		return nil, err
+	}
+	monitoring := 0
+	for _, o := range objs {
+		if o.group() != "monitoring.coreos.com" {
+			continue
+		}
+		monitoring++
+		gv, _ := schema.ParseGroupVersion(o.APIVersion)
+		obj, err := monitoringScheme().New(gv.WithKind(o.Kind))
+		if err != nil {
+			out = append(out, o.finding(c.Name(), mapKey(o.Doc.Root, "kind"), "%s: unknown Prometheus Operator kind %s in %s", o.describe(), o.Kind, o.APIVersion))
+			skip[o] = true
+			continue
+		}
+		if fs := decodeStrict(c.Name(), o, obj); len(fs) > 0 {
+			out = append(out, fs...)
+			skip[o] = true
+			continue
+		}
+		// The CRDs' pattern for durations (interval, scrapeTimeout, ...).
+		walkDurations(reflect.ValueOf(obj), "", func(path, d string) {
+			if _, err := model.ParseDuration(d); err != nil {
+				n, _ := lookup(o.Doc.Root, parseFieldPath(path))
+				out = append(out, o.finding(c.Name(), n, "%s: %s: %v", o.describe(), path, err))
+			}
+		})
+	}
+	if len(sources) == 0 && monitoring == 0 {
+		return nil, ErrNoInput
+	}
+	exposed := exposedMetrics(r)
+	recorded := map[string]bool{}
+	type parsed struct {
+		s   *ruleSource
+		rgs *rulefmt.RuleGroups
+	}
+	var ok []parsed
+	p := parser.NewParser(parser.Options{})
+	logger := slog.New(slog.DiscardHandler)
+	for _, s := range sources {
+		if s.obj != nil && skip[s.obj] {
+			continue
+		}
+		rgs, errs := rulefmt.Parse(s.src, false, model.UTF8Validation, p, logger)
+		for _, e := range errs {
+			out = append(out, ruleError(c.Name(), s, e))
+		}
+		if len(errs) == 0 && rgs != nil {
+			ok = append(ok, parsed{s, rgs})
+			for _, g := range rgs.Groups {
+				for _, rl := range g.Rules {
+					if rl.Record != "" {
+						recorded[rl.Record] = true
+					}
+				}
+			}
+		}
+	}
+	if exposed == nil {
+		return out, nil
+	}
+	for _, pr := range ok {
+		var exprs []*yaml.Node
+		collectExprNodes(pr.s.node, &exprs)
+		i := 0
+		for _, g := range pr.rgs.Groups {
+			for _, rl := range g.Rules {
+				var n *yaml.Node
+				if i < len(exprs) {
+					n = exprs[i]
+				}
+				i++
+				expr, err := p.ParseExpr(rl.Expr)
+				if err != nil {
+					continue
+				}
+				name := rl.Record
+				if name == "" {
+					name = rl.Alert
+				}
+				for _, m := range unexposedMetrics(expr, exposed, recorded, r.Service) {
+					at := n
+					if n != nil {
+						if l, col, ok := exprOffset(n, pr.s, m.offset); ok {
+							at = &yaml.Node{Line: l, Column: col}
+						}
+					}
+					out = append(out, pr.s.finding(c.Name(), at, 0, 0, "rule %q reads %q, which the service does not expose (%s)", name, m.name, exposed.where))
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// collectExprNodes lists the expr: values of the rules of a groups mapping,
+// in order.
+func collectExprNodes(groups *yaml.Node, out *[]*yaml.Node) {
+	for _, g := range seqItems(mapValue(groups, "groups")) {
+		for _, rl := range seqItems(mapValue(g, "rules")) {
+			*out = append(*out, mapValue(rl, "expr"))
+		}
+	}
+}
+
+var posPrefixRE = regexp.MustCompile(`^(\d+):(\d+): (?:(\d+):(\d+): )?(.*)$`)
+
+// ruleError places one rulefmt error: decoding errors carry "line N:",
+// validation errors a "L:C: " prefix, and PromQL errors an offset within
+// the expression, which is traced to the file.
+func ruleError(check string, s *ruleSource, err error) Finding {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var fs []Finding
+		for _, pe := range yamlError(err) {
+			fs = append(fs, s.findingAtSrcLine(check, pe.Line, pe.Msg))
+		}
+		if len(fs) > 0 {
+			f := fs[0]
+			for _, g := range fs[1:] {
+				f.Message += "; " + g.Message
+			}
+			return f
+		}
+	}
+	msg := err.Error()
+	line, col := 0, 0
+	if m := posPrefixRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		col, _ = strconv.Atoi(m[2])
+		msg = m[5]
+	} else if pe := parseYAMLErrorLine(msg); pe.Line > 0 {
+		pe = yamlSyntaxError(s.src, err)[0]
+		return s.findingAtSrcLine(check, pe.Line, pe.Msg)
+	}
+	var n *yaml.Node
+	switch {
+	case s.orig != nil && line > 0:
+		n = s.origNode(line, col)
+	case line > 0:
+		n = &yaml.Node{Line: line, Column: col}
+	default:
+		// No position (a value's own decoding error): find the value.
+		if l, c := locateQuoted(s.src, msg); l > 0 {
+			if s.orig != nil {
+				n = s.origNode(l, c)
+			} else {
+				n = &yaml.Node{Line: l, Column: c}
+			}
+		}
+	}
+	// A PromQL error: point into the expression.
+	var perrs parser.ParseErrors
+	if errors.As(err, &perrs) && len(perrs) > 0 && n != nil {
+		if l, c, ok := exprOffset(n, s, int(perrs[0].PositionRange.Start)); ok {
+			if s.obj == nil {
+				return Finding{Path: s.file, Line: l, Col: c, Check: check, Message: msg}
+			}
+			n = &yaml.Node{Line: l, Column: c}
+		}
+	}
+	return s.finding(check, n, line, col, "%s", msg)
+}
+
+func (s *ruleSource) findingAtSrcLine(check string, line int, msg string) Finding {
+	msg = strings.ReplaceAll(msg, "rulefmt.", "")
+	e := withKey(s.src, posError{Line: line, Col: colOf(s.src, line, fieldInMsg(msg)), Msg: msg})
+	if s.orig != nil {
+		return s.finding(check, s.origNode(line, 0), 0, 0, "%s", e.Msg)
+	}
+	return s.finding(check, nil, e.Line, e.Col, "%s", e.Msg)
+}
+
+// exprOffset maps a byte offset within an expr: value to a file position:
+// in a literal block (|) the expression keeps its lines; a plain or
+// quoted value is on one line.
+func exprOffset(n *yaml.Node, s *ruleSource, off int) (int, int, bool) {
+	if n.Kind != yaml.ScalarNode || off < 0 || off > len(n.Value) {
+		return 0, 0, false
+	}
+	if off == len(n.Value) && strings.HasSuffix(n.Value, "\n") {
+		off-- // the end of the expression, not the line after it
+	}
+	before := n.Value[:off]
+	switch n.Style {
+	case yaml.LiteralStyle:
+		nl := strings.Count(before, "\n")
+		line := n.Line + 1 + nl
+		indent := 0
+		if s.obj == nil {
+			indent = indentOf(s.src, line)
+		} else {
+			indent = indentOf(s.obj.Doc.Raw, line-s.obj.Doc.StartLine+1)
+		}
+		return line, indent + off - (strings.LastIndexByte(before, '\n') + 1) + 1, true
+	case 0:
+		if !strings.Contains(before, "\n") {
+			return n.Line, n.Column + off, true
+		}
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		if !strings.Contains(before, "\n") {
+			return n.Line, n.Column + 1 + off, true
+		}
+	}
+	return 0, 0, false
+}
+
+func indentOf(src []byte, line int) int {
+	lines := strings.Split(string(src), "\n")
+	if line < 1 || line > len(lines) {
+		return 0
+	}
+	return len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " "))
+}
+
+// ruleSources finds plain rule files and PrometheusRule objects.
+func ruleSources(r *Repo) ([]*ruleSource, error) {
+	var out []*ruleSource
+	charts, err := r.charts()
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, c := range charts {
+		dirs = append(dirs, c.Dir)
+	}
+	for _, f := range manifestCandidates(r, dirs) {
+		src, err := r.Read(f)
+		if err != nil {
+			return nil, err
+		}
+		s := string(src)
+		if !strings.Contains(s, "groups:") || !strings.Contains(s, "rules:") || strings.Contains(s, "apiVersion:") {
+			continue
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 || mapValue(doc.Content[0], "groups") == nil {
+			continue
+		}
+		out = append(out, &ruleSource{file: f, node: doc.Content[0], src: src})
+	}
+	objs, err := r.allObjects()
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if o.Kind != "PrometheusRule" || o.group() != "monitoring.coreos.com" {
+			continue
+		}
+		spec := mapValue(o.Doc.Root, "spec")
+		if spec == nil {
+			continue
+		}
+		src, err := yaml.Marshal(spec)
+		if err != nil {
+			continue
+		}
+		s := &ruleSource{file: o.File, obj: o, node: spec, src: src, orig: map[[2]int]*yaml.Node{}, line: map[int]*yaml.Node{}}
+		var re yaml.Node
+		if yaml.Unmarshal(src, &re) == nil && len(re.Content) > 0 {
+			pairNodes(re.Content[0], spec, s)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// pairNodes walks a re-encoded tree and the original together (they have
+// the same shape) and records where each re-encoded node came from.
+func pairNodes(re, orig *yaml.Node, s *ruleSource) {
+	if re == nil || orig == nil {
+		return
+	}
+	s.orig[[2]int{re.Line, re.Column}] = orig
+	if _, ok := s.line[re.Line]; !ok {
+		s.line[re.Line] = orig
+	}
+	if len(re.Content) != len(orig.Content) {
+		return
+	}
+	for i := range re.Content {
+		pairNodes(re.Content[i], orig.Content[i], s)
+	}
+}
+
+// unexposedMetrics lists the metrics an expression reads from the service
+// (selectors with no job matcher or job="<service>") that are neither
+// exposed nor recorded by a rule.
+func unexposedMetrics(expr parser.Expr, exposed *metricSet, recorded map[string]bool, service string) []metricUse {
+	var out []metricUse
+	seen := map[string]bool{}
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		name := vs.Name
+		for _, m := range vs.LabelMatchers {
+			switch {
+			case m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual:
+				name = m.Value
+			case m.Name == "job" && (m.Type != labels.MatchEqual || m.Value != service):
+				return nil // another job's metric, or one not known statically
+			}
+		}
+		if name == "" || recorded[name] || seen[name] || exposed.has(name) {
+			return nil
+		}
+		seen[name] = true
+		out = append(out, metricUse{name: name, offset: int(vs.PositionRange().Start)})
+		return nil
+	})
+	return out
+}
+
+// metricUse is a metric an expression reads, at a byte offset in it.
+type metricUse struct {
+	name   string
+	offset int
+}
+
+var durationType = reflect.TypeFor[monitoringv1.Duration]()
+
+// walkDurations calls f with the JSON path and value of every non-empty
+// monitoringv1.Duration in v.
+func walkDurations(v reflect.Value, path string, f func(path, d string)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkDurations(v.Elem(), path, f)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			p := path
+			if !sf.Anonymous && name != "" && name != "-" {
+				p = strings.TrimPrefix(path+"."+name, ".")
+			}
+			walkDurations(v.Field(i), p, f)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			walkDurations(v.Index(i), fmt.Sprintf("%s[%d]", path, i), f)
+		}
+	case reflect.String:
+		if v.Type() == durationType && v.String() != "" {
+			f(path, v.String())
+		}
+	}
+}
