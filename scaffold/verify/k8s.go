@@ -511,10 +511,17 @@ func firstCol(src []byte, line int) int {
 // manifestCandidates lists the YAML files that may hold Kubernetes
 // manifests: every .yaml/.yml file outside charts and .github, other than
 // configurations that other checks own.
-func manifestCandidates(r *Repo, chartDirs []string) []string {
+func manifestCandidates(r *Repo) ([]string, error) {
+	charts, err := r.charts()
+	if err != nil {
+		return nil, err
+	}
+	var chartDirs []string
+	for _, c := range charts {
+		chartDirs = append(chartDirs, c.Dir)
+	}
 	// Chart sources that are themselves templates (Chart.yaml.tmpl in a
 	// template repository) hold Helm templates too: not plain manifests.
-	chartDirs = slices.Clone(chartDirs)
 	for _, f := range r.Glob("**/Chart.yaml.*") {
 		chartDirs = append(chartDirs, path.Dir(f))
 	}
@@ -538,7 +545,7 @@ func manifestCandidates(r *Repo, chartDirs []string) []string {
 			out = append(out, f)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // manifests are the plain (non-chart) Kubernetes objects of the
@@ -550,16 +557,12 @@ type manifestSet struct {
 
 func (r *Repo) manifests() (*manifestSet, error) {
 	v, err := r.once("manifests", func() (any, error) {
-		charts, err := r.charts()
+		candidates, err := manifestCandidates(r)
 		if err != nil {
 			return nil, err
 		}
-		var dirs []string
-		for _, c := range charts {
-			dirs = append(dirs, c.Dir)
-		}
 		ms := &manifestSet{}
-		for _, f := range manifestCandidates(r, dirs) {
+		for _, f := range candidates {
 			src, err := r.Read(f)
 			if err != nil {
 				return nil, err

@@ -309,15 +309,11 @@ func indentOf(src []byte, line int) int {
 // ruleSources finds plain rule files and PrometheusRule objects.
 func ruleSources(r *Repo) ([]*ruleSource, error) {
 	var out []*ruleSource
-	charts, err := r.charts()
+	candidates, err := manifestCandidates(r)
 	if err != nil {
 		return nil, err
 	}
-	var dirs []string
-	for _, c := range charts {
-		dirs = append(dirs, c.Dir)
-	}
-	for _, f := range manifestCandidates(r, dirs) {
+	for _, f := range candidates {
 		src, err := r.Read(f)
 		if err != nil {
 			return nil, err
