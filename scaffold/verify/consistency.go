@@ -75,7 +75,7 @@ func goVersionAgreement(r *Repo) ([]Finding, error) {
 	}
 	mf, err := modfile.ParseLax("go.mod", src, nil)
 	if err != nil {
-		return []Finding{{Path: "go.mod", Line: 1, Col: 1, Message: err.Error()}}, nil
+		return []Finding{{Path: "go.mod", Line: 1, Col: 1, Message: err.Error()}}, nil //nolint:nilerr // a go.mod that does not parse is a finding
 	}
 	if mf.Go == nil {
 		return nil, nil
@@ -217,7 +217,7 @@ func valuesDrift(r *Repo, base string, variants []string) ([]Finding, error) {
 	}
 	var bval map[string]any
 	if err := yaml.Unmarshal(bsrc, &bval); err != nil {
-		return nil, nil // helm lint reports it
+		return nil, nil //nolint:nilerr // helm lint reports it
 	}
 	var out []Finding
 	for _, v := range variants {

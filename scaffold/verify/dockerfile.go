@@ -108,11 +108,11 @@ func checkDockerfile(ctx context.Context, file string, src []byte) ([]Finding, e
 	// Policy, on BuildKit's parse.
 	ast, err := parser.Parse(bytes.NewReader(src))
 	if err != nil {
-		return out, nil // reported by the lint above
+		return out, nil //nolint:nilerr // reported by the lint above
 	}
 	stages, metaArgs, err := instructions.Parse(ast.AST, nil)
 	if err != nil || len(stages) == 0 {
-		return out, nil
+		return out, nil //nolint:nilerr // reported by the lint above
 	}
 	lex := shell.NewLex(ast.EscapeToken)
 	global := envList{}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -97,8 +98,8 @@ func validateGolangci(sch *jsonschema.Schema, name string, src []byte) []posErro
 	if err == nil {
 		return nil
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
 		return []posError{{Line: 1, Col: 1, Msg: err.Error()}}
 	}
 	p := message.NewPrinter(language.English)

@@ -298,7 +298,7 @@ func renderChart(r *Repo, ci *chartInfo, dir, variant string, vals map[string]an
 		return nil, err
 	}
 	var e engine.Engine
-	files, err := e.Render(ch, rv)
+	files, err := e.RenderWithContext(r.ctx, ch, rv)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,7 @@ package verify
 
 import (
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -29,6 +29,9 @@ type Repo struct {
 	Service string
 
 	shellcheck string
+	// ctx is the run's context, for work done inside the memo cache (a
+	// chart render), which is shared by checks and so has no caller's context.
+	ctx context.Context
 
 	mu    sync.Mutex
 	data  map[string][]byte
@@ -72,7 +75,7 @@ var skipDirs = map[string]bool{
 
 // OpenRepo lists the files under dir and reads the answers file.
 func OpenRepo(dir string) (*Repo, error) {
-	r := &Repo{Dir: dir, data: map[string][]byte{}, memos: map[string]*memo{}}
+	r := &Repo{Dir: dir, data: map[string][]byte{}, memos: map[string]*memo{}, ctx: context.Background()}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -199,6 +202,3 @@ func (r *Repo) once(key string, f func() (any, error)) (any, error) {
 	m.once.Do(func() { m.val, m.err = f() })
 	return m.val, m.err
 }
-
-// errNotFound reports whether err means a file does not exist.
-func errNotFound(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -126,6 +126,7 @@ func Run(ctx context.Context, dir string, opts Options) (*Report, error) {
 		return nil, err
 	}
 	repo.shellcheck = opts.Shellcheck
+	repo.ctx = ctx
 	for _, name := range repo.Config.Skip {
 		if _, ok := registry[name]; !ok {
 			return nil, fmt.Errorf("%s: verify.skip names unknown check %q (known: %s)", AnswersFile, name, strings.Join(Names(), ", "))
