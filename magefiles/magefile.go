@@ -107,7 +107,9 @@ func Lint() error {
 
 // Test runs all tests with the race detector, end-to-end tests included.
 func Test() error {
-	return sh.RunV("go", "test", "-race", "-count=1", "./...")
+	// The end-to-end tests run every generated repository's mage ci: far
+	// longer than go test's default ten-minute limit.
+	return sh.RunV("go", "test", "-race", "-count=1", "-timeout", "75m", "./...")
 }
 
 // Verify runs paved verify on paved's own repository: its workflows,
