@@ -179,9 +179,19 @@ func (r *Resolver) goOutsideModule(ctx context.Context, args ...string) ([]byte,
 // run runs a command in dir and returns its standard output; a failure's
 // error carries the command's standard error.
 func (r *Resolver) run(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
+	return runCommand(ctx, dir, r.Env, nil, name, args...)
+}
+
+// runCommand runs a command in dir with env (nil: paved's own) and stdin,
+// and returns its standard output, also on failure (go mod download -json
+// reports errors there); a failure's error carries the command's stderr.
+func runCommand(ctx context.Context, dir string, env []string, stdin []byte, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = r.Env
+	cmd.Env = env
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
