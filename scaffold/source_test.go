@@ -3,8 +3,6 @@ package scaffold_test
 import (
 	"context"
 	"io/fs"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,16 +47,6 @@ func TestParseSource(t *testing.T) {
 	}
 }
 
-func git(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-}
-
 func TestOpenLocalDir(t *testing.T) {
 	dir := t.TempDir()
 	scaffoldtest.WriteTree(t, dir, map[string]string{"paved.yaml": "description: local\n"})
@@ -72,16 +60,16 @@ func TestOpenLocalDir(t *testing.T) {
 		t.Errorf("outside git: %+v", tmpl)
 	}
 
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-qm", "one")
-	git(t, dir, "tag", "v1.0.0")
+	scaffoldtest.Git(t, dir, "init", "-q")
+	scaffoldtest.Git(t, dir, "add", ".")
+	scaffoldtest.Git(t, dir, "commit", "-qm", "one")
+	scaffoldtest.Git(t, dir, "tag", "v1.0.0")
 	if tmpl, err = r.Open(context.Background(), dir); err != nil || tmpl.Version != "v1.0.0" {
 		t.Errorf("tagged: version %q, %v", tmpl.Version, err)
 	}
 	scaffoldtest.WriteTree(t, dir, map[string]string{"more": "x"})
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-qm", "two")
+	scaffoldtest.Git(t, dir, "add", ".")
+	scaffoldtest.Git(t, dir, "commit", "-qm", "two")
 	if tmpl, err = r.Open(context.Background(), dir); err != nil || !strings.HasPrefix(tmpl.Version, "v1.0.0-1-g") {
 		t.Errorf("after tag: version %q, %v", tmpl.Version, err)
 	}

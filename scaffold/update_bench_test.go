@@ -28,7 +28,7 @@ func BenchmarkUpdate(b *testing.B) {
 				}
 				tr.tag(b, v, files)
 			}
-			runGit(b, tr.dir, "checkout", "-q", "v1.0.0")
+			scaffoldtest.Git(b, tr.dir, "checkout", "-q", "v1.0.0")
 			r := &Resolver{Builtins: Builtins{}}
 			dir := filepath.Join(b.TempDir(), "repo")
 			ctx := context.Background()

@@ -19,18 +19,6 @@ import (
 	"github.com/paved-dev/paved/scaffold/scaffoldtest"
 )
 
-func runGit(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return string(out)
-}
-
 // templateRepo is a local git template whose versions are tags.
 type templateRepo struct {
 	dir string
@@ -38,7 +26,7 @@ type templateRepo struct {
 
 func newTemplateRepo(t testing.TB) *templateRepo {
 	dir := t.TempDir()
-	runGit(t, dir, "init", "-q")
+	scaffoldtest.Git(t, dir, "init", "-q")
 	return &templateRepo{dir: dir}
 }
 
@@ -52,14 +40,14 @@ func (tr *templateRepo) tag(t testing.TB, version string, files map[string]strin
 		}
 	}
 	scaffoldtest.WriteTree(t, tr.dir, files)
-	runGit(t, tr.dir, "add", "-A")
-	runGit(t, tr.dir, "commit", "-qm", version, "--allow-empty")
-	runGit(t, tr.dir, "tag", version)
+	scaffoldtest.Git(t, tr.dir, "add", "-A")
+	scaffoldtest.Git(t, tr.dir, "commit", "-qm", version, "--allow-empty")
+	scaffoldtest.Git(t, tr.dir, "tag", version)
 }
 
 // checkout puts the template's working tree at a version, so `new` sees it.
 func (tr *templateRepo) checkout(t testing.TB, version string) {
-	runGit(t, tr.dir, "checkout", "-q", version)
+	scaffoldtest.Git(t, tr.dir, "checkout", "-q", version)
 }
 
 const v1Manifest = "questions:\n  - name: Name\n    default: app\n  - name: Chaos\n    type: bool\n    default: true\nfiles:\n  - path: 'chaos/**'\n    when: '{{ .Chaos }}'\n"
@@ -105,15 +93,15 @@ func generated(t *testing.T, tr *templateRepo, version string, set ...string) (s
 		t.Fatal(err)
 	}
 	tr.checkout(t, "master")
-	runGit(t, dir, "init", "-q")
-	runGit(t, dir, "add", "-A")
-	runGit(t, dir, "commit", "-qm", "generated")
+	scaffoldtest.Git(t, dir, "init", "-q")
+	scaffoldtest.Git(t, dir, "add", "-A")
+	scaffoldtest.Git(t, dir, "commit", "-qm", "generated")
 	return dir, r
 }
 
 func commitAll(t *testing.T, dir string) {
-	runGit(t, dir, "add", "-A")
-	runGit(t, dir, "commit", "-qm", "edit", "--allow-empty")
+	scaffoldtest.Git(t, dir, "add", "-A")
+	scaffoldtest.Git(t, dir, "commit", "-qm", "edit", "--allow-empty")
 }
 
 func userEdit(t *testing.T, dir, name, content string) {
@@ -125,7 +113,7 @@ func TestUpdateMergesBothSides(t *testing.T) {
 	tr := newTemplateRepo(t)
 	tr.tag(t, "v1.0.0", templateV1)
 	tr.tag(t, "v2.0.0", templateV2)
-	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	scaffoldtest.Git(t, tr.dir, "branch", "-q", "-M", "master")
 	dir, r := generated(t, tr, "v1.0.0")
 
 	// The user's work: one file the template also changes (README, other
@@ -186,7 +174,7 @@ func TestUpdateMergesBothSides(t *testing.T) {
 		t.Errorf("migration without --trust: skipped=%v %v", res.Skipped, res.Migrations)
 	}
 	// The binary conflict is unmerged in the index, as git merge leaves it.
-	if out := runGit(t, dir, "ls-files", "-u"); !strings.Contains(out, " 2\tbin.dat") || !strings.Contains(out, " 3\tbin.dat") || !strings.Contains(out, " 1\tbin.dat") {
+	if out := scaffoldtest.Git(t, dir, "ls-files", "-u"); !strings.Contains(out, " 2\tbin.dat") || !strings.Contains(out, " 3\tbin.dat") || !strings.Contains(out, " 1\tbin.dat") {
 		t.Errorf("git ls-files -u:\n%s", out)
 	}
 
@@ -201,7 +189,7 @@ func TestUpdateConflictMarkers(t *testing.T) {
 	tr := newTemplateRepo(t)
 	tr.tag(t, "v1.0.0", templateV1)
 	tr.tag(t, "v2.0.0", templateV2)
-	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	scaffoldtest.Git(t, tr.dir, "branch", "-q", "-M", "master")
 	dir, r := generated(t, tr, "v1.0.0")
 	userEdit(t, dir, "config.txt", "a=1\nb=user\nc=3\n")
 	commitAll(t, dir)
@@ -218,7 +206,7 @@ func TestUpdateConflictMarkers(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("config.txt =\n%s\nwant\n%s", got, want)
 	}
-	if out := runGit(t, dir, "status", "--porcelain"); !strings.Contains(out, "UU config.txt") {
+	if out := scaffoldtest.Git(t, dir, "status", "--porcelain"); !strings.Contains(out, "UU config.txt") {
 		t.Errorf("git status does not show the conflict:\n%s", out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "migrated.txt")); err != nil {
@@ -230,7 +218,7 @@ func TestUpdateDryRunAndDirty(t *testing.T) {
 	tr := newTemplateRepo(t)
 	tr.tag(t, "v1.0.0", templateV1)
 	tr.tag(t, "v2.0.0", templateV2)
-	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	scaffoldtest.Git(t, tr.dir, "branch", "-q", "-M", "master")
 	dir, r := generated(t, tr, "v1.0.0")
 	userEdit(t, dir, "untouched.txt", "dirty\n")
 	before := scaffoldtest.ReadTree(t, dir)
@@ -263,7 +251,7 @@ func TestUpdateDryRunAndDirty(t *testing.T) {
 func TestUpdateChangedAnswer(t *testing.T) {
 	tr := newTemplateRepo(t)
 	tr.tag(t, "v1.0.0", templateV1)
-	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	scaffoldtest.Git(t, tr.dir, "branch", "-q", "-M", "master")
 	dir, r := generated(t, tr, "v1.0.0")
 	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, To: "v1.0.0", Answers: AnswerInput{Set: []string{"Chaos=false"}}})
 	if err != nil {
@@ -288,7 +276,7 @@ func TestUpdateFailureLeavesTree(t *testing.T) {
 	tr := newTemplateRepo(t)
 	tr.tag(t, "v1.0.0", templateV1)
 	tr.tag(t, "v2.0.0", templateV2)
-	runGit(t, tr.dir, "branch", "-q", "-M", "master")
+	scaffoldtest.Git(t, tr.dir, "branch", "-q", "-M", "master")
 	dir, r := generated(t, tr, "v1.0.0")
 	userEdit(t, dir, "untouched.txt", "user\n")
 	commitAll(t, dir)
