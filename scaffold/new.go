@@ -88,6 +88,10 @@ func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion strin
 // ReadManifest reads paved.yaml from a template's root; a template without
 // one is a plain Go module and gets a nil manifest.
 func ReadManifest(fsys fs.FS) (*Manifest, error) {
+	// A link could make paved read a file of the host as the manifest.
+	if fi, err := fs.Lstat(fsys, ManifestName); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (a template's manifest cannot be a link)", ManifestName)
+	}
 	data, err := fs.ReadFile(fsys, ManifestName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

@@ -124,8 +124,11 @@ func (r *Resolver) openDir(ctx context.Context, dir string) (*Template, error) {
 	}
 	t := &Template{FS: os.DirFS(abs), Source: abs}
 	// A directory outside git, or in a repository without commits, has no version.
-	if out, err := r.run(ctx, abs, "git", "describe", "--tags", "--always"); err == nil {
-		t.Version = strings.TrimSpace(string(out))
+	g := r.git(abs)
+	if commit, err := g.resolve(ctx, "HEAD"); err == nil {
+		if out, err := g.run(ctx, nil, "describe", "--tags", "--always", "--end-of-options", commit); err == nil {
+			t.Version = strings.TrimSpace(string(out))
+		}
 	}
 	return t, nil
 }
@@ -175,6 +178,9 @@ func (r *Resolver) goOutsideModule(ctx context.Context, args ...string) ([]byte,
 	defer os.RemoveAll(tmp)
 	return r.run(ctx, tmp, "go", args...)
 }
+
+// git is the hardened git runner for a template repository at dir.
+func (r *Resolver) git(dir string) gitRepo { return gitRepo{dir: dir, env: r.Env} }
 
 // run runs a command in dir and returns its standard output; a failure's
 // error carries the command's standard error.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -60,15 +59,25 @@ func (r *UpdateResult) Conflicts() []string {
 
 // ReadAnswers reads the answers file of a generated repository.
 func ReadAnswers(dir string) (*AnswersFile, error) {
-	name := filepath.Join(dir, AnswersFileName)
-	data, err := os.ReadFile(name)
+	w, err := openWorkTree(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return readAnswers(w)
+}
+
+// readAnswers reads the answers file through the work tree's root: it may
+// be a link, but not to a file outside the repository.
+func readAnswers(w *workTree) (*AnswersFile, error) {
+	data, err := w.root.ReadFile(AnswersFileName)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: not a repository made by paved (no %s)", dir, AnswersFileName)
+		return nil, fmt.Errorf("%s: not a repository made by paved (no %s)", w.dir, AnswersFileName)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return ParseAnswersFile(name, data)
+	return ParseAnswersFile(filepath.Join(w.dir, AnswersFileName), data)
 }
 
 // Update brings the repository at opts.Dir to a template version by a
@@ -78,9 +87,14 @@ func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	w, err := openWorkTree(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
 	res := &UpdateResult{}
 	if !opts.DryRun {
-		finished, err := finishInterrupted(opts.Dir)
+		conflicts, finished, err := finishInterrupted(ctx, w)
 		if err != nil {
 			return nil, err
 		}
@@ -88,14 +102,20 @@ func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
 			// That update is what the user asked for; another would start
 			// from a tree the user has not seen yet.
 			fmt.Fprintln(log, "paved: finished an update that was interrupted; review it, then run paved update again if needed")
-			af, err := ReadAnswers(opts.Dir)
+			af, err := readAnswers(w)
 			if err != nil {
 				return nil, err
 			}
-			return &UpdateResult{From: af.Version, To: af.Version, Finished: true}, nil
+			res = &UpdateResult{From: af.Version, To: af.Version, Finished: true}
+			for _, p := range conflicts {
+				res.Changes = append(res.Changes, Change{Path: p, Action: ActionConflict, Why: "conflict of the interrupted update"})
+			}
+			return res, nil
 		}
+	} else if _, err := w.root.Lstat(stagingDir); err == nil {
+		return nil, fmt.Errorf("%s exists: an update was interrupted; run paved update to finish it first", filepath.Join(opts.Dir, stagingDir))
 	}
-	af, err := ReadAnswers(opts.Dir)
+	af, err := readAnswers(w)
 	if err != nil {
 		return nil, err
 	}
@@ -149,8 +169,23 @@ func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
 		}
 	}
 
+	// From here on the update has a staging directory in the tree: the
+	// merge's scratch, then the staged files and the journal. It goes when
+	// the update ends, whatever the outcome.
+	if err := w.root.Mkdir(stagingDir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%s exists: another update is running, or one was interrupted", filepath.Join(opts.Dir, stagingDir))
+		}
+		return nil, err
+	}
+	applied := false
+	defer func() {
+		if !applied {
+			_ = w.root.RemoveAll(stagingDir)
+		}
+	}()
 	labels := MergeLabels{Ours: "yours", Base: "template " + af.Version, Theirs: "template " + res.To}
-	res.Changes, err = MergeTree(ctx, opts.Dir, base, theirs, labels, res.TwoWay)
+	res.Changes, err = MergeTree(ctx, w, base, theirs, labels, res.TwoWay)
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +198,12 @@ func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	oldAnswers, _ := os.ReadFile(filepath.Join(opts.Dir, AnswersFileName))
+	oldAnswers, _ := w.root.ReadFile(AnswersFileName)
 	if !bytes.Equal(oldAnswers, answersData) {
 		res.Changes = append(res.Changes, Change{Path: AnswersFileName, Action: ActionUpdate, Data: answersData, Mode: 0o644, Old: oldAnswers})
+	}
+	if err := w.checkChanges(res.Changes); err != nil {
+		return nil, err
 	}
 	if newPlan.Manifest != nil {
 		res.Migrations = migrationsBetween(newPlan.Manifest.Migrations, af.Version, res.To)
@@ -174,11 +212,9 @@ func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
 	if opts.DryRun {
 		return res, writeDiff(opts.Diff, res.Changes)
 	}
-	if err := applyChanges(opts.applier, opts.Dir, res.Changes); err != nil {
+	applied = true // the apply removes the staging dir, or leaves its journal
+	if err := opts.applier.apply(ctx, w, res.Changes); err != nil {
 		return nil, err
-	}
-	if err := markConflicts(ctx, opts.Dir, res.Changes); err != nil {
-		return res, fmt.Errorf("marking conflicts in the git index: %w", err)
 	}
 	if len(res.Migrations) > 0 {
 		if !opts.Trust {
@@ -240,28 +276,9 @@ func migrationsBetween(migs []Migration, from, to string) [][]string {
 	return out
 }
 
-func applyChanges(a applier, dir string, changes []Change) error {
-	a.dir = dir
-	var files []File
-	var removes []string
-	for _, c := range changes {
-		switch c.Action {
-		case ActionRemove:
-			removes = append(removes, c.Path)
-		case ActionKeep:
-		default:
-			files = append(files, File{Path: c.Path, Data: c.Data, Mode: c.Mode})
-		}
-	}
-	if len(files) == 0 && len(removes) == 0 {
-		return nil
-	}
-	return a.apply(files, removes)
-}
-
 // checkClean refuses a git work tree with uncommitted changes.
 func checkClean(ctx context.Context, dir string) error {
-	out, err := gitOutput(ctx, dir, nil, "status", "--porcelain")
+	out, err := gitRepo{dir: dir}.runWorkTree(ctx, nil, "status", "--porcelain")
 	if err != nil {
 		return nil //nolint:nilerr // not a git repository: nothing to compare against
 	}
@@ -272,18 +289,14 @@ func checkClean(ctx context.Context, dir string) error {
 }
 
 // markConflicts records conflicted files as unmerged in the git index
-// (stages 1, 2 and 3), as git merge does, so git status and merge tools see them.
-func markConflicts(ctx context.Context, dir string, changes []Change) error {
-	var conflicts []Change
-	for _, c := range changes {
-		if c.Action == ActionConflict {
-			conflicts = append(conflicts, c)
-		}
-	}
+// (stages 1, 2 and 3), as git merge does, so git status and merge tools
+// see them. The stages' contents are the journal's staged files.
+func markConflicts(ctx context.Context, w *workTree, conflicts []journalConflict) error {
 	if len(conflicts) == 0 {
 		return nil
 	}
-	prefix, err := gitOutput(ctx, dir, nil, "rev-parse", "--show-prefix")
+	g := gitRepo{dir: w.dir}
+	prefix, err := g.run(ctx, nil, "rev-parse", "--show-prefix")
 	if err != nil {
 		return nil //nolint:nilerr // not in git: no index to mark
 	}
@@ -292,26 +305,29 @@ func markConflicts(ctx context.Context, dir string, changes []Change) error {
 		name := strings.TrimSpace(string(prefix)) + c.Path
 		fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), name)
 		mode := "100644"
-		if c.Mode&0o111 != 0 {
+		switch {
+		case c.Mode&fs.ModeSymlink != 0:
+			mode = "120000"
+		case c.Mode&0o111 != 0:
 			mode = "100755"
 		}
-		for stage, data := range c.Stages {
-			if data == nil {
+		for stage, staged := range c.Stages {
+			if staged == "" {
 				continue
 			}
-			sha, err := gitOutput(ctx, dir, data, "hash-object", "-w", "--stdin")
+			data, err := w.root.ReadFile(stagedPath(staged))
+			if err != nil {
+				return err
+			}
+			sha, err := g.run(ctx, data, "hash-object", "-w", "--no-filters", "--stdin")
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(&info, "%s %s %d\t%s\n", mode, strings.TrimSpace(string(sha)), stage+1, name)
 		}
 	}
-	_, err = gitOutput(ctx, dir, []byte(info.String()), "update-index", "--index-info")
+	_, err = g.run(ctx, []byte(info.String()), "update-index", "--index-info")
 	return err
-}
-
-func gitOutput(ctx context.Context, dir string, stdin []byte, args ...string) ([]byte, error) {
-	return runCommand(ctx, dir, nil, stdin, "git", args...)
 }
 
 // writeDiff prints the changes as a unified diff.

@@ -430,6 +430,7 @@ func TestUpdateTwoWayFallback(t *testing.T) {
 // line the user added must survive the merge, merged or inside a conflict.
 func TestUpdateNeverLosesUserLines(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	w := scratchWorkTree(t)
 	iterations := 60
 	if testing.Short() {
 		iterations = 10
@@ -442,7 +443,7 @@ func TestUpdateNeverLosesUserLines(t *testing.T) {
 		ours := mutate(rng, base, fmt.Sprintf("user-%d", it))
 		theirs := mutate(rng, base, fmt.Sprintf("tmpl-%d", it))
 		join := func(l []string) []byte { return []byte(strings.Join(l, "\n") + "\n") }
-		c, err := mergeFile(context.Background(), "f.txt",
+		c, err := mergeFile(context.Background(), w, "f.txt",
 			&workFile{data: join(ours), mode: 0o644},
 			File{Data: join(base), Mode: 0o644}, true,
 			File{Data: join(theirs), Mode: 0o644}, true,
@@ -531,4 +532,19 @@ func TestUpdateBuiltinFromProxy(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "one by the user\ntwo\nthree by the template\n" {
 		t.Errorf("a.txt = %q", got)
 	}
+}
+
+// scratchWorkTree is an empty work tree with an update's staging directory,
+// for merges outside a whole update.
+func scratchWorkTree(t *testing.T) *workTree {
+	t.Helper()
+	w, err := openWorkTree(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	if err := w.root.Mkdir(stagingDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }

@@ -1,19 +1,15 @@
 package scaffold
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"path"
 	"path/filepath"
 	"strings"
-	"testing/fstest"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
@@ -82,12 +78,19 @@ func (r *Resolver) IsNewer(ctx context.Context, source, current, latest string) 
 	if src.Kind == SourceDir {
 		// A describe name (v1.2.0-3-gabc1234) is ahead of its tag: newer only
 		// when it does not already contain the latest tag.
-		_, err := r.run(ctx, src.Name, "git", "merge-base", "--is-ancestor", latest, current)
-		if err == nil {
-			return false, nil
-		}
-		if _, err := r.run(ctx, src.Name, "git", "rev-parse", "--verify", "--quiet", current+"^{commit}"); err != nil {
+		g := r.git(src.Name)
+		cur, err := g.resolve(ctx, current)
+		if err != nil {
 			return false, fmt.Errorf("template %s: recorded version %s is not in its git history", source, current)
+		}
+		lat, err := g.resolve(ctx, latest)
+		if err != nil {
+			return false, err
+		}
+		if _, err := g.run(ctx, nil, "merge-base", "--is-ancestor", lat, cur); err == nil {
+			return false, nil
+		} else if !isExit(err, 1) {
+			return false, err
 		}
 		return true, nil
 	}
@@ -134,21 +137,22 @@ func (r *Resolver) openBuiltinVersion(ctx context.Context, name, version string)
 	return &Template{FS: zr, Source: name, Version: version}, nil
 }
 
-// openDirVersion reads a git directory template at a revision with git archive.
+// openDirVersion reads a git directory template at a revision, as the raw
+// objects of its commit.
 func (r *Resolver) openDirVersion(ctx context.Context, dir, version string) (*Template, error) {
-	prefix, err := r.run(ctx, dir, "git", "rev-parse", "--show-prefix")
+	g := r.git(dir)
+	prefix, err := g.prefix(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: template %s is not in a git repository: %w", ErrVersionUnavailable, dir, err)
 	}
-	treeish := version
-	if p := strings.TrimSuffix(strings.TrimSpace(string(prefix)), "/"); p != "" {
-		treeish += ":" + p
+	commit, err := g.resolve(ctx, version)
+	if errors.Is(err, ErrBadRevision) && strings.HasPrefix(version, "-") {
+		return nil, err
 	}
-	out, err := r.run(ctx, dir, "git", "archive", "--format=tar", treeish)
 	if err != nil {
 		return nil, fmt.Errorf("%w: template %s at %s: %w", ErrVersionUnavailable, dir, version, err)
 	}
-	fsys, err := tarFS(out)
+	fsys, err := g.readTree(ctx, commit, prefix, DefaultReadLimits)
 	if err != nil {
 		return nil, fmt.Errorf("template %s at %s: %w", dir, version, err)
 	}
@@ -156,7 +160,7 @@ func (r *Resolver) openDirVersion(ctx context.Context, dir, version string) (*Te
 }
 
 func (r *Resolver) latestTag(ctx context.Context, dir string) (string, error) {
-	out, err := r.run(ctx, dir, "git", "tag", "--list")
+	out, err := r.git(dir).run(ctx, nil, "tag", "--list")
 	if err != nil {
 		return "", err
 	}
@@ -180,33 +184,4 @@ func (r *Resolver) latestTag(ctx context.Context, dir string) (string, error) {
 		return latestPre, nil
 	}
 	return "", fmt.Errorf("template %s has no semantic version tags (v1.2.3); name a revision with --to", dir)
-}
-
-// tarFS reads a tar archive into memory.
-func tarFS(data []byte) (fs.FS, error) {
-	fsys := fstest.MapFS{}
-	tr := tar.NewReader(bytes.NewReader(data))
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return fsys, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		name := strings.TrimSuffix(path.Clean(h.Name), "/")
-		if !validTemplatePath(name) {
-			continue // pax headers and the archive root
-		}
-		switch h.Typeflag {
-		case tar.TypeReg:
-			body, err := io.ReadAll(tr)
-			if err != nil {
-				return nil, err
-			}
-			fsys[name] = &fstest.MapFile{Data: body, Mode: h.FileInfo().Mode().Perm()}
-		case tar.TypeSymlink:
-			fsys[name] = &fstest.MapFile{Data: []byte(h.Linkname), Mode: fs.ModeSymlink | 0o777}
-		}
-	}
 }
