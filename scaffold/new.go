@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -35,6 +36,10 @@ type NewResult struct {
 	Files    int
 	// SkippedTasks are the tasks not run because the template is not trusted.
 	SkippedTasks [][]string
+	// Committed: the new repository got its first commit. Otherwise
+	// CommitHint, if set, says why not and how to make it.
+	Committed  bool
+	CommitHint string
 }
 
 // TaskError is a post-generation task that failed. The repository stays in
@@ -168,7 +173,45 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 		res.SkippedTasks = plan.Manifest.Tasks
 		return res, nil
 	}
-	return res, RunTasks(ctx, dir, plan.Manifest.Tasks, log)
+	if err := RunTasks(ctx, dir, plan.Manifest.Tasks, log); err != nil {
+		return res, err
+	}
+	res.Committed, res.CommitHint = firstCommit(ctx, dir, plan.Template)
+	return res, nil
+}
+
+// firstCommit commits the new tree when the tasks made dir a git
+// repository without commits, so that the first `paved update` starts from
+// a clean tree. Without a git identity it commits nothing and returns the
+// commands that would.
+func firstCommit(ctx context.Context, dir string, t *Template) (bool, string) {
+	g := gitRepo{dir: dir}
+	top, err := g.run(ctx, nil, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return false, ""
+	}
+	abs, _ := filepath.Abs(dir)
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	if strings.TrimSpace(string(top)) != abs {
+		return false, "" // inside another repository: leave its history alone
+	}
+	if _, err := g.run(ctx, nil, "rev-parse", "--verify", "--quiet", "HEAD"); err == nil {
+		return false, "" // the tasks committed already
+	}
+	msg := "paved: " + t.Source + " " + t.Version
+	hint := fmt.Sprintf("git -C %s add -A && git -C %s commit -m %q", dir, dir, msg)
+	if _, err := g.run(ctx, nil, "var", "GIT_COMMITTER_IDENT"); err != nil {
+		return false, "git has no identity (git config --global user.name/user.email); then make the first commit: " + hint
+	}
+	if _, err := g.runWorkTree(ctx, nil, "add", "-A"); err != nil {
+		return false, fmt.Sprintf("git add failed (%v); make the first commit: %s", err, hint)
+	}
+	if _, err := g.runWorkTree(ctx, nil, "commit", "--quiet", "--no-verify", "-m", msg); err != nil {
+		return false, fmt.Sprintf("git commit failed (%v); make the first commit: %s", err, hint)
+	}
+	return true, ""
 }
 
 // RunTasks runs commands in dir, in order, stopping at the first failure.

@@ -195,8 +195,14 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 	}
 	fmt.Fprintf(stderr, "paved: created %s in %s from %s %s (%d files)\n",
 		opts.Module, res.Dir, res.Template.Source, res.Template.Version, res.Files)
+	switch {
+	case res.Committed:
+		fmt.Fprintf(stderr, "paved: made the first commit in %s\n", res.Dir)
+	case res.CommitHint != "":
+		fmt.Fprintln(stderr, "paved: no first commit:", res.CommitHint)
+	}
 	if len(res.SkippedTasks) > 0 {
-		fmt.Fprintf(stderr, "paved: skipped %d task(s) of a template that is not built in (rerun with --trust to run them):\n", len(res.SkippedTasks))
+		fmt.Fprintf(stderr, "paved: skipped %d task(s) of a template that is not built in (pass --trust to run them, or run them by hand in %s):\n", len(res.SkippedTasks), res.Dir)
 		for _, t := range res.SkippedTasks {
 			fmt.Fprintf(stderr, "  %s\n", strings.Join(t, " "))
 		}
