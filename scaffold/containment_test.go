@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/paved-dev/paved/scaffold/scaffoldtest"
 )
@@ -504,4 +507,93 @@ func TestWriteTreeIntoEmptyDir(t *testing.T) {
 	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
 		t.Fatalf("left in the directory: %v", entries)
 	}
+}
+
+// TestNewKillLoop kills `new` at random moments while it writes: DIR is
+// never partial, and the next `new` of DIR leaves no staging sibling.
+func TestNewKillLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills 30 child processes")
+	}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "repo")
+	// A child process of this test binary runs New; see TestMain. One
+	// run to the end says how long a whole run takes here.
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), killLoopEnv+"="+dir)
+		return cmd
+	}
+	start := time.Now()
+	if out, err := child().CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	lastElapsed := time.Since(start)
+	os.RemoveAll(dir)
+	rng := rand.New(rand.NewPCG(3, 4))
+	leftovers := 0
+	for i := range 30 {
+		cmd := child()
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(lastElapsed) + 1)))
+		_ = cmd.Process.Kill()
+		if err := cmd.Wait(); err == nil {
+			lastElapsed = time.Since(start) // it finished: aim earlier next time
+		}
+		if _, err := os.Stat(dir); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, AnswersFileName)); err != nil {
+				t.Fatalf("kill %d: %s exists without its answers file: a partial tree", i, dir)
+			}
+			if n := len(scaffoldtest.ReadTree(t, dir)); n != killLoopFiles+1 {
+				t.Fatalf("kill %d: %d files in %s, want %d", i, n, dir, killLoopFiles+1)
+			}
+			os.RemoveAll(dir)
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) > 0 {
+			leftovers++
+		}
+		// The next run of the same DIR cleans up after the killed one.
+		if err := runKillLoopNew(dir); err != nil {
+			t.Fatalf("kill %d: the next new: %v", i, err)
+		}
+		entries, _ := os.ReadDir(parent)
+		if len(entries) != 1 {
+			t.Fatalf("kill %d: left beside DIR: %v", i, entries)
+		}
+		os.RemoveAll(dir)
+	}
+	t.Logf("%d of 30 kills left a staging directory, each removed by the next new", leftovers)
+	if leftovers == 0 {
+		t.Fatal("no kill landed while new was writing: the test proves nothing")
+	}
+}
+
+const (
+	killLoopEnv   = "PAVED_TEST_KILL_LOOP_DIR"
+	killLoopFiles = 400
+)
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(killLoopEnv); dir != "" {
+		if err := runKillLoopNew(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runKillLoopNew(dir string) error {
+	files := fstest.MapFS{}
+	body := []byte(strings.Repeat("kill loop line\n", 2000))
+	for i := range killLoopFiles {
+		files[fmt.Sprintf("d%d/f%d.txt", i%20, i)] = &fstest.MapFile{Data: body}
+	}
+	r := &Resolver{Builtins: Builtins{"big": files}, BuiltinVersion: "v1.0.0"}
+	_, err := New(context.Background(), NewOptions{Module: "example.com/acme/app", Dir: dir, Template: "big", Resolver: r, NoHooks: true})
+	return err
 }
