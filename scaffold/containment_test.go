@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -271,7 +272,8 @@ func TestUpdateVersionIsNoOption(t *testing.T) {
 
 	answers := filepath.Join(dir, AnswersFileName)
 	data, _ := os.ReadFile(answers)
-	os.WriteFile(answers, []byte(strings.Replace(string(data), "version: v1.0.0", "version: "+inject, 1)), 0o644)
+	hostile := regexp.MustCompile(`(?m)^commit: .*\n`).ReplaceAllString(strings.Replace(string(data), "version: v1.0.0", "version: "+inject, 1), "")
+	os.WriteFile(answers, []byte(hostile), 0o644)
 	commitAll(t, dir)
 	for _, opts := range []UpdateOptions{
 		{Dir: dir, Resolver: r, DryRun: true},

@@ -75,7 +75,7 @@ func MergeTree(ctx context.Context, w *workTree, base, theirs []File, labels Mer
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if p == AnswersFileName {
+		if p == AnswersFileName || p == LockFileName {
 			continue
 		}
 		ours, err := w.read(p)

@@ -37,8 +37,8 @@ func CheckPath(p string) error {
 		return refuse("empty path")
 	case !utf8.ValidString(p):
 		return refuse("not valid UTF-8")
-	case strings.ContainsRune(p, 0):
-		return refuse("contains a NUL byte")
+	case strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return refuse("contains a control character (NUL, newline, ...)")
 	case strings.Contains(p, `\`):
 		return refuse("contains a backslash (a separator on Windows)")
 	case strings.HasPrefix(p, "/"):

@@ -29,10 +29,10 @@ func openWorkTree(dir string) (*workTree, error) {
 
 func (w *workTree) Close() error { return w.root.Close() }
 
-// enginePath reports whether the engine may touch p: the answers file, or a
+// enginePath reports whether the engine may touch p: its own files, or a
 // path the output-path policy allows.
 func enginePath(p string) error {
-	if p == AnswersFileName {
+	if p == AnswersFileName || p == LockFileName {
 		return nil
 	}
 	return CheckPath(p)
