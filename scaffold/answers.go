@@ -37,7 +37,7 @@ func ParseAnswersFile(name string, data []byte) (*AnswersFile, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty answers file", name)
 		}
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%s: %s", name, yamlErrorLine(err))
 	}
 	if err := singleDocument(dec); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -52,6 +52,19 @@ func ParseAnswersFile(name string, data []byte) (*AnswersFile, error) {
 		return nil, fmt.Errorf("%s: commit %q is not a full commit hash", name, af.Commit)
 	}
 	return &af, nil
+}
+
+// yamlErrorLine is a YAML decoding error on one line, without Go type names.
+func yamlErrorLine(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, len(te.Errors))
+		for i, e := range te.Errors {
+			msgs[i] = strings.ReplaceAll(e, " in type scaffold.AnswersFile", "")
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
 }
 
 // singleDocument refuses a YAML stream with more than one document: paved
