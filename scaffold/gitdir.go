@@ -172,6 +172,8 @@ func (s *gitDirSource) latestTag(ctx context.Context) (string, error) {
 // Newer orders commits by ancestry: candidate is newer when it contains
 // current. A commit past a tag is not older than the tag.
 func (s *gitDirSource) Newer(ctx context.Context, current, candidate string) (bool, error) {
+	// A dirty version is ordered by the commit it was made on.
+	current, candidate = strings.TrimSuffix(current, "-dirty"), strings.TrimSuffix(candidate, "-dirty")
 	cur, err := s.git.resolve(ctx, current)
 	if err != nil {
 		return false, fmt.Errorf("template %s: the recorded version is not in its git history: %w", s.dir, err)

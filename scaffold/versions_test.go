@@ -3,6 +3,8 @@ package scaffold
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -278,5 +280,74 @@ func TestDevelBuildNeverOverwritesRelease(t *testing.T) {
 	}
 	if af, _ := ReadAnswers(dir); af.Version != "v0.1.0" {
 		t.Fatalf("version now %q", af.Version)
+	}
+}
+
+// TestLockFallbackProperty: with BASE unreadable, random template and team
+// edits never lose a line the team wrote, and a file the team did not touch
+// never conflicts.
+func TestLockFallbackProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	iterations := 20
+	if testing.Short() {
+		iterations = 4
+	}
+	for it := range iterations {
+		src := t.TempDir()
+		files := map[string]string{"paved.yaml": "questions: []\n"}
+		var names []string
+		for i := range 8 {
+			name := fmt.Sprintf("f%d.txt", i)
+			names = append(names, name)
+			var lines []string
+			for l := range 6 {
+				lines = append(lines, fmt.Sprintf("%s line %d", name, l))
+			}
+			files[name] = strings.Join(lines, "\n") + "\n"
+		}
+		scaffoldtest.WriteTree(t, src, files)
+		r := &Resolver{Builtins: Builtins{"service": os.DirFS(src)}, BuiltinVersion: "(devel)"}
+		dir := filepath.Join(t.TempDir(), "repo")
+		if _, err := New(context.Background(), NewOptions{Module: "example.com/x", Dir: dir, Resolver: r}); err != nil {
+			t.Fatal(err)
+		}
+		touched := map[string][]string{}
+		for _, name := range names {
+			lines := strings.Split(strings.TrimSuffix(files[name], "\n"), "\n")
+			if rng.IntN(2) == 0 {
+				mine := mutate(rng, lines, fmt.Sprintf("user-%d-%s", it, name))
+				touched[name] = mine
+				userEdit(t, dir, name, strings.Join(mine, "\n")+"\n")
+			}
+			if rng.IntN(2) == 0 {
+				theirs := mutate(rng, lines, fmt.Sprintf("tmpl-%d-%s", it, name))
+				scaffoldtest.WriteTree(t, src, map[string]string{name: strings.Join(theirs, "\n") + "\n"})
+			}
+		}
+		res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Conflicts() {
+			if _, ok := touched[c]; !ok {
+				t.Fatalf("iteration %d: %s conflicts, but the team never touched it", it, c)
+			}
+		}
+		for name, mine := range touched {
+			got := readFile(t, filepath.Join(dir, name))
+			for _, line := range mine {
+				if strings.HasPrefix(line, "user-") && !strings.Contains(got, line+"\n") {
+					t.Fatalf("iteration %d: lost the team's line %q in %s:\n%s", it, line, name, got)
+				}
+			}
+		}
+		for _, name := range names {
+			if _, ok := touched[name]; !ok {
+				want, _ := os.ReadFile(filepath.Join(src, name))
+				if got := readFile(t, filepath.Join(dir, name)); got != string(want) {
+					t.Fatalf("iteration %d: untouched %s = %q, want the template's %q", it, name, got, want)
+				}
+			}
+		}
 	}
 }

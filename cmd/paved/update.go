@@ -46,12 +46,13 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var to string
-	var dryRun, allowDirty, defaults, trust bool
+	var dryRun, allowDirty, allowDowngrade, defaults, trust bool
 	var sets stringList
 	if !dryRunOnly {
 		fs.StringVar(&to, "to", "", "template version to update to (default: the newest)")
 		fs.BoolVar(&dryRun, "dry-run", false, "print the unified diff of what would change; change nothing")
 		fs.BoolVar(&allowDirty, "allow-dirty", false, "update although the git work tree has uncommitted changes")
+		fs.BoolVar(&allowDowngrade, "allow-downgrade", false, "let --to name a version older than the recorded one")
 		fs.Var(&sets, "set", "change an answer KEY=VALUE (repeatable)")
 		fs.BoolVar(&defaults, "defaults", false, "never prompt: questions new in the target version take their defaults")
 		fs.BoolVar(&trust, "trust", false, "run the template's migrations")
@@ -73,7 +74,7 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	opts := scaffold.UpdateOptions{
-		Dir: dir, To: to, DryRun: dryRun || dryRunOnly, AllowDirty: allowDirty, Trust: trust,
+		Dir: dir, To: to, DryRun: dryRun || dryRunOnly, AllowDirty: allowDirty, AllowDowngrade: allowDowngrade, Trust: trust,
 		Answers:      scaffold.AnswerInput{Set: sets},
 		PavedVersion: pavedVersion(), Resolver: r, Log: stderr, Diff: stdout,
 	}
@@ -110,6 +111,9 @@ func printSummary(w io.Writer, res *scaffold.UpdateResult, dry bool) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	if len(res.Edited) > 0 {
+		fmt.Fprintf(w, "paved: applied the answers you edited in %s: %s\n", scaffold.AnswersFileName, strings.Join(res.Edited, ", "))
+	}
 	if len(res.Dropped) > 0 {
 		fmt.Fprintf(w, "paved: the template no longer asks %s; those answers were dropped\n", strings.Join(res.Dropped, ", "))
 	}
@@ -141,7 +145,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
 	}
-	newer, err := r.IsNewer(ctx, af.Template, af.Version, latest)
+	current := af.Version
+	if af.Commit != "" {
+		current = af.Commit
+	}
+	if scaffold.IsDevelVersion(latest) && !scaffold.IsDevelVersion(af.Version) {
+		return fmt.Errorf("cannot tell whether %s %s is up to date: this paved is a development build; use a paved release", af.Template, af.Version)
+	}
+	newer, err := r.IsNewer(ctx, af.Template, current, latest)
 	if err != nil {
 		return fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
 	}
