@@ -26,6 +26,8 @@ import (
 type gitRepo struct {
 	dir string
 	env []string // nil: paved's own environment
+	// known caches commit hashes already verified, when set.
+	known map[string]string
 }
 
 // gitSafetyConfig neutralises configuration that makes git run commands.
@@ -139,11 +141,18 @@ func (g gitRepo) resolve(ctx context.Context, rev string) (string, error) {
 	if rev == "" || strings.HasPrefix(rev, "-") || strings.ContainsAny(rev, "\x00\n") {
 		return "", fmt.Errorf("%w %q: a revision cannot be empty or start with '-'", ErrBadRevision, rev)
 	}
+	if g.known[rev] != "" {
+		return g.known[rev], nil
+	}
 	out, err := g.run(ctx, nil, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
 	if err != nil {
 		return "", fmt.Errorf("%w %q: no such commit in %s", ErrBadRevision, rev, g.dir)
 	}
-	return strings.TrimSpace(string(out)), nil
+	commit := strings.TrimSpace(string(out))
+	if g.known != nil && isHash(rev) {
+		g.known[rev] = commit // a hash names one commit for ever
+	}
+	return commit, nil
 }
 
 // prefix is the repository-relative directory of g.dir ("" at the top).

@@ -22,6 +22,14 @@ type gitDirSource struct {
 	dir    string
 	git    gitRepo
 	limits ReadLimits
+
+	// where is the directory's place in its repository, found once.
+	where *gitWhere
+}
+
+type gitWhere struct {
+	prefix string
+	ok     bool
 }
 
 func (s *gitDirSource) Spec() string { return s.dir }
@@ -29,14 +37,15 @@ func (s *gitDirSource) Spec() string { return s.dir }
 // inGit reports whether the directory is in a git repository with commits,
 // and its path inside it.
 func (s *gitDirSource) inGit(ctx context.Context) (prefix string, ok bool) {
-	prefix, err := s.git.prefix(ctx)
-	if err != nil {
-		return "", false
+	if s.where == nil {
+		s.where = &gitWhere{}
+		if p, err := s.git.prefix(ctx); err == nil {
+			if _, err := s.git.resolve(ctx, "HEAD"); err == nil {
+				s.where.prefix, s.where.ok = p, true
+			}
+		}
 	}
-	if _, err := s.git.resolve(ctx, "HEAD"); err != nil {
-		return "", false
-	}
-	return prefix, true
+	return s.where.prefix, s.where.ok
 }
 
 func (s *gitDirSource) Open(ctx context.Context, version string) (*Template, error) {
@@ -81,7 +90,7 @@ func (s *gitDirSource) Open(ctx context.Context, version string) (*Template, err
 		}
 		return nil, fmt.Errorf("%w: template %s at %s: %w", ErrVersionUnavailable, s.dir, version, err)
 	}
-	name, err := s.describe(ctx, commit)
+	name, err := s.describeCommit(ctx, commit)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +117,10 @@ func (s *gitDirSource) describe(ctx context.Context, rev string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	return s.describeCommit(ctx, commit)
+}
+
+func (s *gitDirSource) describeCommit(ctx context.Context, commit string) (string, error) {
 	out, err := s.git.run(ctx, nil, "describe", "--tags", "--always", "--end-of-options", commit)
 	if err != nil {
 		return "", err

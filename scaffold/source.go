@@ -165,7 +165,9 @@ func (r *Resolver) Source(spec string) (Source, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return &gitDirSource{dir: abs, git: r.git(abs), limits: r.limits()}, p.Version, nil
+		g := r.git(abs)
+		g.known = map[string]string{}
+		return &gitDirSource{dir: abs, git: g, limits: r.limits()}, p.Version, nil
 	default:
 		return &moduleSource{r: r, mod: p.Module, subdir: p.Subdir}, p.Version, nil
 	}

@@ -28,11 +28,10 @@ func BenchmarkUpdate(b *testing.B) {
 				}
 				tr.tag(b, v, files)
 			}
-			scaffoldtest.Git(b, tr.dir, "checkout", "-q", "v1.0.0")
 			r := &Resolver{Builtins: Builtins{}}
 			dir := filepath.Join(b.TempDir(), "repo")
 			ctx := context.Background()
-			if _, err := New(ctx, NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, Resolver: r}); err != nil {
+			if _, err := New(ctx, NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, To: "v1.0.0", Resolver: r}); err != nil {
 				b.Fatal(err)
 			}
 			user := map[string]string{}
@@ -43,12 +42,12 @@ func BenchmarkUpdate(b *testing.B) {
 			targets := []string{"v2.0.0", "v1.0.0"}
 			i := 0
 			for b.Loop() {
-				res, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: targets[i%2], AllowDirty: true})
+				res, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: targets[i%2], AllowDirty: true, AllowDowngrade: true})
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(res.Changes) != 11 {
-					b.Fatalf("%d changes, want 10 files and the answers file", len(res.Changes))
+				if len(res.Changes) != 12 {
+					b.Fatalf("%d changes, want 10 files, the answers file and the lock", len(res.Changes))
 				}
 				i++
 			}
