@@ -351,3 +351,32 @@ func TestLockFallbackProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinOfflineUpdate: the release that made the repository cannot be
+// downloaded (offline); only the file the team changed conflicts.
+func TestBuiltinOfflineUpdate(t *testing.T) {
+	v1 := map[string]string{"paved.yaml": portManifest, "README.md.tmpl": "made by {{ .Paved.Version }}\n", "a.txt": "one\n", "b.txt": "two\n", "c.txt": "three\n"}
+	src := t.TempDir()
+	scaffoldtest.WriteTree(t, src, v1)
+	dir := filepath.Join(t.TempDir(), "repo")
+	old := &Resolver{Builtins: Builtins{"service": os.DirFS(src)}, BuiltinVersion: "v0.1.0"}
+	if _, err := New(context.Background(), NewOptions{Module: "example.com/x", Dir: dir, Resolver: old, PavedVersion: "v0.1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	userEdit(t, dir, "a.txt", "one, the team's\n")
+	scaffoldtest.WriteTree(t, src, map[string]string{"a.txt": "one, v0.2.0\n", "b.txt": "two, v0.2.0\n"})
+	offline := append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+	r := &Resolver{Builtins: Builtins{"service": os.DirFS(src)}, BuiltinVersion: "v0.2.0", Env: offline}
+	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, PavedVersion: "v0.2.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.LockFallback || len(res.Conflicts()) != 1 || res.Conflicts()[0] != "a.txt" {
+		t.Fatalf("fallback %v, conflicts %v; want only a.txt", res.LockFallback, res.Conflicts())
+	}
+	for name, want := range map[string]string{"b.txt": "two, v0.2.0\n", "c.txt": "three\n", "README.md": "made by v0.2.0\n"} {
+		if got := readFile(t, filepath.Join(dir, name)); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
