@@ -99,6 +99,12 @@ func preparePlan(t *Template, modPath, pavedVersion string, in AnswerInput) (*Pl
 	if err != nil {
 		return nil, err
 	}
+	return planWith(t, m, modPath, pavedVersion, in)
+}
+
+// planWith is preparePlan with the manifest already read.
+func planWith(t *Template, m *Manifest, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
+	var err error
 	p := &Plan{Template: t, Manifest: m, Data: RenderData(modPath, t, pavedVersion), Answers: map[string]any{}, Paved: pavedVersion}
 	if m == nil {
 		if len(in.Set) > 0 || len(in.Given) > 0 {

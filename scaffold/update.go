@@ -54,6 +54,15 @@ type UpdateResult struct {
 	// Edited lists answers changed by hand in the answers file since paved
 	// last rendered: applied as answer changes.
 	Edited []string
+	// NewQuestions are the questions the target version asks for the first
+	// time, with the answers they got.
+	NewQuestions []NewQuestion
+}
+
+// NewQuestion is a question new in an update's target version.
+type NewQuestion struct {
+	Name   string
+	Answer any
 }
 
 // Conflicts lists the paths with conflicts.
@@ -313,15 +322,42 @@ func (u *updateRun) renderTarget(ctx context.Context) error {
 			given[name] = v
 		}
 	}
+	fresh := u.markNewQuestions()
 	in := u.opts.Answers
 	in.Given = given
-	if u.newPlan, err = preparePlan(u.target, u.af.Module, u.opts.PavedVersion, in); err != nil {
+	if u.newPlan, err = planWith(u.target, u.targetM, u.af.Module, u.opts.PavedVersion, in); err != nil {
 		return err
+	}
+	for _, name := range fresh {
+		if v, ok := u.newPlan.Answers[name]; ok {
+			u.res.NewQuestions = append(u.res.NewQuestions, NewQuestion{Name: name, Answer: v})
+		}
 	}
 	if u.theirs, err = u.newPlan.renderTemplate(ctx); err != nil {
 		return fmt.Errorf("rendering %s %s: %w", u.af.Template, u.res.To, err)
 	}
 	return nil
+}
+
+// markNewQuestions marks the target's questions that neither the recorded
+// version nor the lock knew, so a prompt says they are new and in which
+// version, and returns their names.
+func (u *updateRun) markNewQuestions() []string {
+	if u.targetM == nil {
+		return nil
+	}
+	var fresh []string
+	for i := range u.targetM.Questions {
+		q := &u.targetM.Questions[i]
+		_, answered := u.af.Answers[q.Name]
+		_, locked := u.baseAnswers[q.Name]
+		if answered || locked || u.baseM != nil && u.baseM.question(q.Name) != nil {
+			continue
+		}
+		q.NewIn = u.res.To
+		fresh = append(fresh, q.Name)
+	}
+	return fresh
 }
 
 func (u *updateRun) renderBase(ctx context.Context) error {
@@ -340,7 +376,7 @@ func (u *updateRun) renderBase(ctx context.Context) error {
 			given[name] = v
 		}
 	}
-	plan, err := preparePlan(u.baseT, u.af.Module, pavedVersion, AnswerInput{Given: given})
+	plan, err := planWith(u.baseT, u.baseM, u.af.Module, pavedVersion, AnswerInput{Given: given})
 	if err != nil {
 		return fmt.Errorf("the recorded version %s: %w", u.af.Version, err)
 	}

@@ -380,3 +380,33 @@ func TestBuiltinOfflineUpdate(t *testing.T) {
 		}
 	}
 }
+
+// recordingPrompter answers every question with its default and keeps
+// what it was asked.
+type recordingPrompter struct{ asked []Question }
+
+func (p *recordingPrompter) Ask(q Question, def any) (any, error) {
+	p.asked = append(p.asked, q)
+	return def, nil
+}
+
+// TestUpdateMarksNewQuestions: a question new in the target version is
+// asked as new, naming the version that added it.
+func TestUpdateMarksNewQuestions(t *testing.T) {
+	tr := newTemplateRepo(t)
+	tr.tag(t, "v1.0.0", map[string]string{"paved.yaml": portManifest, "a.txt.tmpl": "{{ .Port }}\n"})
+	tr.tag(t, "v2.0.0", map[string]string{"paved.yaml": portManifest + "  - name: Level\n    default: info\n", "a.txt.tmpl": "{{ .Port }} {{ .Level }}\n"})
+	scaffoldtest.Git(t, tr.dir, "branch", "-q", "-M", "master")
+	dir, r := generated(t, tr, "v1.0.0")
+	p := &recordingPrompter{}
+	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r, Answers: AnswerInput{Prompter: p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.asked) != 1 || p.asked[0].Name != "Level" || p.asked[0].NewIn != "v2.0.0" {
+		t.Fatalf("asked %+v, want only Level, marked new in v2.0.0", p.asked)
+	}
+	if len(res.NewQuestions) != 1 || res.NewQuestions[0].Answer != "info" {
+		t.Fatalf("new questions = %+v", res.NewQuestions)
+	}
+}

@@ -111,6 +111,9 @@ func printSummary(w io.Writer, res *scaffold.UpdateResult, dry bool) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	for _, q := range res.NewQuestions {
+		fmt.Fprintf(w, "paved: %s asks a new question, %s: answered %v\n", res.To, q.Name, q.Answer)
+	}
 	if len(res.Edited) > 0 {
 		fmt.Fprintf(w, "paved: applied the answers you edited in %s: %s\n", scaffold.AnswersFileName, strings.Join(res.Edited, ", "))
 	}
