@@ -31,11 +31,12 @@ func cmdCompletion(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: paved completion bash|zsh|fish\n\nPrint a shell completion script, e.g. source <(paved completion bash).")
 		return &usageError{fmt.Errorf("completion takes one shell name")}
 	}
+	shell := args[0]
 	var names []string
 	for _, c := range completionCommands {
 		names = append(names, c.name)
 	}
-	switch args[0] {
+	switch shell {
 	case "bash":
 		fmt.Fprint(stdout, bashCompletion(names))
 	case "zsh":
@@ -43,7 +44,7 @@ func cmdCompletion(args []string, stdout, stderr io.Writer) error {
 	case "fish":
 		fmt.Fprint(stdout, fishCompletion())
 	default:
-		return fmt.Errorf("completion: unknown shell %q (want bash, zsh or fish)", args[0])
+		return fmt.Errorf("completion: unknown shell %q (want bash, zsh or fish)", shell)
 	}
 	return nil
 }
