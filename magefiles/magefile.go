@@ -31,6 +31,7 @@ func CI() error {
 		{"lint", Lint},
 		{"test", Test},
 		{"verify", Verify},
+		{"repro", Repro},
 	}
 	type result struct {
 		name, status string
