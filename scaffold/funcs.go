@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"text/template"
 	"unicode/utf8"
 
@@ -26,9 +26,6 @@ var hostFuncs = []string{
 	"genSignedCert", "genSignedCertWithKey", "encryptAES", "decryptAES", "bcrypt", "htpasswd",
 }
 
-// templateFuncs is funcMap built once: templates only read it.
-var templateFuncs = sync.OnceValue(funcMap)
-
 // funcMap returns the functions available to templates: sprig's pure
 // functions plus moduleBase, every one under the caps of limits.go.
 //
@@ -38,8 +35,10 @@ var templateFuncs = sync.OnceValue(funcMap)
 // check the size before they allocate, and every function that returns a
 // string, list or map is wrapped by capped: arguments and result may not
 // outweigh the caps, which also stops a dict that holds itself (set, merge)
-// and a list of lists that doubles at each step.
-func funcMap() template.FuncMap {
+// and a list of lists that doubles at each step. What they return counts
+// against b, so that many capped values kept in variables cannot add up to
+// more memory than the machine has either.
+func funcMap(b *funcBudget) template.FuncMap {
 	fm := sprig.TxtFuncMap()
 	for _, name := range hostFuncs {
 		delete(fm, name)
@@ -57,10 +56,19 @@ func funcMap() template.FuncMap {
 		fm[name] = fn
 	}
 	for name, fn := range fm {
-		fm[name] = capped(fn)
+		fm[name] = capped(fn, b)
 	}
 	return fm
 }
+
+// funcBudget counts the bytes (weight) that the functions of one template
+// set have returned, against max.
+type funcBudget struct {
+	max  int64
+	used atomic.Int64
+}
+
+func newFuncBudget() *funcBudget { return &funcBudget{max: maxFuncBytes} }
 
 // moduleBase is the last element of a module path without its major version
 // suffix: example.com/acme/payments/v2 -> payments.
@@ -407,9 +415,10 @@ func printf(format string, args ...any) (string, error) {
 
 // capped wraps a function that returns a string, list, map or any value:
 // its arguments together may not outweigh twice the cap (so one call
-// allocates a bounded amount) and its result may not outweigh the cap.
-// Other functions (numbers, bools) are returned as they are.
-func capped(fn any) any {
+// allocates a bounded amount), its result may not outweigh the cap, and
+// the results of all calls together may not outweigh b's. Other functions
+// (numbers, bools) are returned as they are.
+func capped(fn any, b *funcBudget) any {
 	v := reflect.ValueOf(fn)
 	t := v.Type()
 	if t.NumOut() == 0 {
@@ -444,8 +453,12 @@ func capped(fn any) any {
 		if len(out) == 2 && !out[1].IsNil() {
 			return out
 		}
-		if w := weight(out[0], maxValueBytes+1); w > maxValueBytes {
+		w := weight(out[0], maxValueBytes+1)
+		if w > maxValueBytes {
 			return fail(fmt.Errorf("the result is over the %s cap on a function's result (or holds itself)", formatSize(maxValueBytes)))
+		}
+		if b.used.Add(w) > b.max {
+			return fail(fmt.Errorf("the template's functions have returned over %s in all", formatSize(b.max)))
 		}
 		return out
 	}).Interface()

@@ -25,8 +25,9 @@ const (
 	// one call from allocating gigabytes (which ends a Go program with a
 	// runtime dump, not an error). They do not scale with Limits: no
 	// template needs a single value this large.
-	maxValueBytes = 16 << 20 // bytes of a string a function returns
-	maxListLen    = 1 << 17  // elements of a list a function returns
+	maxValueBytes = 16 << 20  // bytes of a string a function returns
+	maxListLen    = 1 << 17   // elements of a list a function returns
+	maxFuncBytes  = 512 << 20 // bytes all function calls of one template set return
 )
 
 // The environment variables cmd/paved reads to raise the limits; errors

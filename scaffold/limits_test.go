@@ -427,3 +427,30 @@ func TestUpdateRunawayTemplateVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestFuncBudget: values each under the cap, kept in variables, cannot add
+// up past the budget of the template set.
+func TestFuncBudget(t *testing.T) {
+	text := `{{ $a := repeat 400000 "x" }}{{ $b := repeat 400000 "x" }}{{ $c := repeat 400000 "x" }}{{ len $a }}`
+	for _, tt := range []struct {
+		max  int64
+		want string
+	}{
+		{max: 2 << 20, want: ""},
+		{max: 1 << 20, want: `error calling repeat: the template's functions have returned over 1 MiB in all`},
+	} {
+		tmpl, err := template.New("f.txt.tmpl").Funcs(funcMap(&funcBudget{max: tt.max})).Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		err = tmpl.Execute(&out, nil)
+		if tt.want == "" {
+			if err != nil || out.String() != "400000" {
+				t.Errorf("budget %d: %q, %v", tt.max, out.String(), err)
+			}
+			continue
+		}
+		oneLine(t, err, "f.txt.tmpl:1:", tt.want)
+	}
+}

@@ -330,11 +330,12 @@ func (r *renderer) execute(name, text string) ([]byte, error) {
 }
 
 // newTemplate starts a template in the manifest's template set. Templates
-// of one set share their function map, so a render copies it once, not once
-// per file.
+// of one set share their function map, so a render makes it once, not once
+// per file; its funcBudget bounds what the functions of the whole set (the
+// render and the manifest's expressions) may return.
 func newTemplate(m *Manifest, name string) *template.Template {
 	if m.templates == nil {
-		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).Funcs(templateFuncs()).Option("missingkey=error")
+		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).Funcs(funcMap(newFuncBudget())).Option("missingkey=error")
 	}
 	return m.templates.New(name)
 }
