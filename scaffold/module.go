@@ -73,7 +73,7 @@ func (s *moduleSource) template(dir, version string) (*Template, error) {
 	if err := checkSizes(fsys, s.r.limits()); err != nil {
 		return nil, fmt.Errorf("template %s@%s: %w", s.mod, version, err)
 	}
-	return &Template{FS: fsys, Source: s.Spec(), Version: version}, nil
+	return &Template{FS: LimitFS(fsys, s.r.limits()), Source: s.Spec(), Version: version}, nil
 }
 
 // cached returns the module's directory in the module cache when the go

@@ -77,6 +77,7 @@ type Plan struct {
 	Data     map[string]any
 	Answers  map[string]any
 	Paved    string // the paved version templates see
+	Limits   Limits // bound the render
 }
 
 // Prepare opens the template at version ("" for the spec's or the newest),
@@ -89,7 +90,12 @@ func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion strin
 	if err != nil {
 		return nil, err
 	}
-	return preparePlan(t, modPath, pavedVersion, in)
+	p, err := preparePlan(t, modPath, pavedVersion, in)
+	if err != nil {
+		return nil, err
+	}
+	p.Limits = r.RenderLimits
+	return p, nil
 }
 
 // preparePlan answers a template's questions: the one prepare path of new
@@ -163,7 +169,7 @@ func (p *Plan) Render(ctx context.Context) ([]File, error) {
 
 // renderTemplate renders the template's files only.
 func (p *Plan) renderTemplate(ctx context.Context) ([]File, error) {
-	return Render(ctx, RenderInput{Template: p.Template, Manifest: p.Manifest, Module: p.module(), Data: p.Data})
+	return Render(ctx, RenderInput{Template: p.Template, Manifest: p.Manifest, Module: p.module(), Data: p.Data, Limits: p.Limits})
 }
 
 func (p *Plan) module() string { return p.Data["Module"].(string) }
@@ -215,6 +221,7 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	plan.Limits = opts.Resolver.RenderLimits
 	files, err := plan.Render(ctx)
 	if err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
 package scaffold
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -31,6 +31,7 @@ type RenderInput struct {
 	Manifest *Manifest // nil for a plain Go module
 	Module   string
 	Data     map[string]any // render data, answers included; see RenderData
+	Limits   Limits         // zero fields take the defaults (DefaultLimits)
 }
 
 // RenderData is the data templates see: .Module, .Template.Source,
@@ -45,12 +46,35 @@ func RenderData(modPath string, t *Template, pavedVersion string) map[string]any
 
 // Render renders a template into memory, sorted by path. It reads only the
 // template's fs.FS and writes nothing.
+//
+// It is bounded by in.Limits: past the deadline or when ctx ends it returns
+// at once, with an error naming the file it was rendering, although the
+// render itself cannot be stopped (see runBounded): a program should exit
+// soon after such an error. A file or the whole tree over its size cap, or a
+// template function asked for more than its cap, is an error too.
 func Render(ctx context.Context, in RenderInput) ([]File, error) {
+	lim := in.Limits.withDefaults()
+	var current atomic.Pointer[string] // the template file being rendered
+	files, err := runBounded(ctx, lim.Timeout, func(ctx context.Context) ([]File, error) {
+		return renderTree(ctx, in, lim, &current)
+	})
+	if errors.Is(err, errRenderTimeout) {
+		name := ""
+		if p := current.Load(); p != nil {
+			name = *p
+		}
+		return nil, timeoutError(name, lim.Timeout)
+	}
+	return files, err
+}
+
+// renderTree is Render's work, run by runBounded.
+func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic.Pointer[string]) ([]File, error) {
 	m := in.Manifest
 	if m == nil {
 		m = &Manifest{Delims: [2]string{"{{", "}}"}}
 	}
-	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}}
+	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, budget: newOutputBudget(lim, ctx.Done())}
 	var files []File
 	err := fs.WalkDir(in.Template.FS, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -76,8 +100,12 @@ func Render(ctx context.Context, in RenderInput) ([]File, error) {
 		if !r.plain && name == ManifestName {
 			return nil
 		}
+		current.Store(&name)
 		f, keep, err := r.file(in.Template.FS, name, d)
 		if err != nil || !keep {
+			return err
+		}
+		if err := r.budget.add(name, int64(len(f.Data))); err != nil {
 			return err
 		}
 		files = append(files, f)
@@ -106,6 +134,7 @@ type renderer struct {
 	data        map[string]any
 	plain       bool         // a plain Go module: copy, gonew-style
 	ruleResults map[int]bool // evaluated files[].when, by rule index
+	budget      *outputBudget
 }
 
 // file renders one template file; keep is false when a rule drops it.
@@ -286,40 +315,74 @@ func splitOutsideActions(p string, delims [2]string) (segs []string, ok bool) {
 	return append(segs, p[start:]), true
 }
 
+// execute renders one template file through a limitWriter, so that it
+// stops at the first write past the per-file or the total cap.
 func (r *renderer) execute(name, text string) ([]byte, error) {
 	t, err := newTemplate(r.m, name).Parse(text)
 	if err != nil {
 		return nil, templateError(err)
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, r.data); err != nil {
-		return nil, templateError(err)
+	w := &limitWriter{budget: r.budget}
+	if err := t.Execute(w, r.data); err != nil {
+		return nil, executeError(name, err)
 	}
-	return buf.Bytes(), nil
+	return w.buf.Bytes(), nil
 }
 
 // newTemplate starts a template in the manifest's template set. Templates
-// of one set share their function map, so a render copies it once, not once
-// per file.
+// of one set share their function map, so a render makes it once, not once
+// per file; its funcBudget bounds what the functions of the whole set (the
+// render and the manifest's expressions) may return.
 func newTemplate(m *Manifest, name string) *template.Template {
 	if m.templates == nil {
-		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).Funcs(templateFuncs()).Option("missingkey=error")
+		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).Funcs(funcMap(newFuncBudget())).Option("missingkey=error")
 	}
 	return m.templates.New(name)
 }
 
 // renderString renders a short template (a default, a condition, a path);
-// what names it in errors.
+// what names it in errors. It is bounded as a render is, by the default
+// limits: an expression in paved.yaml has no reason to need more.
 func renderString(m *Manifest, what, text string, data map[string]any) (string, error) {
+	return renderStringLimits(m, DefaultLimits(), what, text, data)
+}
+
+func renderStringLimits(m *Manifest, lim Limits, what, text string, data map[string]any) (string, error) {
+	lim = lim.withDefaults()
 	t, err := newTemplate(m, what).Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", ManifestName, templateError(err))
 	}
-	var buf strings.Builder
-	if err := t.Execute(&buf, data); err != nil {
-		return "", fmt.Errorf("%s: %w", ManifestName, templateError(err))
+	// No ctx reaches here (answers are resolved without one); the deadline
+	// bounds the expression, and cmd/paved exits on a signal by itself.
+	out, err := runBounded(context.Background(), lim.Timeout, func(ctx context.Context) (string, error) {
+		w := &limitWriter{budget: newOutputBudget(lim, ctx.Done())}
+		if err := t.Execute(w, data); err != nil {
+			return "", executeError(what, err)
+		}
+		return w.buf.String(), nil
+	})
+	if errors.Is(err, errRenderTimeout) {
+		err = timeoutError(what, lim.Timeout)
 	}
-	return buf.String(), nil
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	return out, nil
+}
+
+// executeError is the one line an execution ends with: text/template's
+// message (it names the file and line), or the limit it ran into, named
+// with the file.
+func executeError(name string, err error) error {
+	var size *sizeError
+	switch {
+	case errors.As(err, &size):
+		return fmt.Errorf("%s: %w", name, size)
+	case errors.Is(err, errAbandoned):
+		return err
+	}
+	return templateError(err)
 }
 
 // templateError drops text/template's "template: " prefix so errors read

@@ -66,6 +66,9 @@ type Resolver struct {
 	Go string
 	// Limits caps what is read of a template; zero means DefaultReadLimits.
 	Limits ReadLimits
+	// RenderLimits bound the renders of its templates; zero fields take the
+	// defaults (DefaultLimits).
+	RenderLimits Limits
 }
 
 func (r *Resolver) limits() ReadLimits {

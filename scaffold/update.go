@@ -328,6 +328,7 @@ func (u *updateRun) renderTarget(ctx context.Context) error {
 	if u.newPlan, err = planWith(u.target, u.targetM, u.af.Module, u.opts.PavedVersion, in); err != nil {
 		return err
 	}
+	u.newPlan.Limits = u.opts.Resolver.RenderLimits
 	for _, name := range fresh {
 		if v, ok := u.newPlan.Answers[name]; ok {
 			u.res.NewQuestions = append(u.res.NewQuestions, NewQuestion{Name: name, Answer: v})
@@ -380,6 +381,7 @@ func (u *updateRun) renderBase(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the recorded version %s: %w", u.af.Version, err)
 	}
+	plan.Limits = u.opts.Resolver.RenderLimits
 	if u.base, err = plan.renderTemplate(ctx); err != nil {
 		return fmt.Errorf("rendering the recorded version %s: %w", u.af.Version, err)
 	}

@@ -12,8 +12,11 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
+	"github.com/AlecAivazis/survey/v2/terminal"
 	"golang.org/x/term"
 
 	"github.com/paved-dev/paved/scaffold"
@@ -38,10 +41,7 @@ Run 'paved COMMAND -h' for a command's flags.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(runMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // exit codes
@@ -49,7 +49,75 @@ const (
 	exitOK       = 0
 	exitFindings = 1 // findings, conflicts, out of date, a failed task
 	exitError    = 2 // bad usage, bad input, an operational error
+	// A signal ends paved with 128 + its number, as a shell reports it.
+	exitInterrupt = 130 // SIGINT
+	exitTerminate = 143 // SIGTERM
 )
+
+// cleanupGrace is how long paved waits after a signal for the command to
+// take back what it made before it exits anyway. The engine needs
+// milliseconds: a render is abandoned at once (it has written nothing) and
+// WriteTree removes its temporary directory as soon as ctx ends.
+const cleanupGrace = 2 * time.Second
+
+// runMain runs a command line and ends it at once on SIGINT or SIGTERM:
+// ctx is cancelled, so the command stops and removes what it had begun,
+// and paved exits 130 or 143 with one line on stderr as soon as the command
+// has returned (or after cleanupGrace, or at a second signal). Whatever the
+// stopped command would still print is dropped: it would only say that it
+// was cancelled.
+func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &mutableWriter{w: stdout}, &mutableWriter{w: stderr}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, stdin, out, errOut) }()
+	var sig os.Signal
+	select {
+	case code := <-done:
+		return code
+	case sig = <-sigs:
+	}
+	out.mute()
+	errOut.mute()
+	cancel()
+	select {
+	case <-done:
+	case <-sigs:
+	case <-time.After(cleanupGrace):
+	}
+	code, name := exitInterrupt, "SIGINT"
+	if sig == syscall.SIGTERM {
+		code, name = exitTerminate, "SIGTERM"
+	}
+	fmt.Fprintf(stderr, "paved: stopped by %s\n", name)
+	return code
+}
+
+// mutableWriter passes writes on until it is muted.
+type mutableWriter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	muted bool
+}
+
+func (m *mutableWriter) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.muted {
+		return len(p), nil
+	}
+	return m.w.Write(p)
+}
+
+func (m *mutableWriter) mute() {
+	m.mu.Lock()
+	m.muted = true
+	m.mu.Unlock()
+}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -96,6 +164,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stderr, "paved:", codeErr.msg)
 		}
 		return codeErr.code
+	case errors.Is(err, terminal.InterruptErr):
+		// Ctrl-C at a prompt: the terminal was raw, so no SIGINT came.
+		fmt.Fprintln(stderr, "paved: stopped by SIGINT")
+		return exitInterrupt
 	case errors.As(err, new(*scaffold.TaskError)):
 		fmt.Fprintln(stderr, "paved:", err)
 		return exitFindings
@@ -123,7 +195,15 @@ func newResolver() (*scaffold.Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &scaffold.Resolver{Builtins: b, BuiltinVersion: pavedVersion()}, nil
+	limits, err := scaffold.LimitsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &scaffold.Resolver{
+		Builtins: b, BuiltinVersion: pavedVersion(),
+		Limits:       scaffold.ReadLimits{File: limits.MaxFile, Total: limits.MaxTotal}, // the same caps for reading a template
+		RenderLimits: limits,
+	}, nil
 }
 
 // stringList is a repeatable flag.

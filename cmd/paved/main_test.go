@@ -19,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"paved": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"paved": func() { os.Exit(runMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 
