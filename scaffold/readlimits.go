@@ -9,15 +9,19 @@ type ReadLimits struct {
 	Total int64 // bytes of all files
 }
 
-// DefaultReadLimits are generous for a repository template.
-var DefaultReadLimits = ReadLimits{File: 64 << 20, Total: 256 << 20}
+// defaultReadLimits are generous for a repository template; they match the
+// render's (see DefaultLimits).
+func defaultReadLimits() ReadLimits {
+	l := DefaultLimits()
+	return ReadLimits{File: l.MaxFile, Total: l.MaxTotal}
+}
 
 func (l ReadLimits) check(name string, size, total int64) error {
 	switch {
 	case l.File > 0 && size > l.File:
-		return fmt.Errorf("%s: %d bytes, over the limit of %d MiB for one template file", name, size, l.File>>20)
+		return fmt.Errorf("%s: %d bytes, over the limit of %s for one template file", name, size, formatSize(l.File))
 	case l.Total > 0 && total > l.Total:
-		return fmt.Errorf("%s: the template passes the limit of %d MiB in all", name, l.Total>>20)
+		return fmt.Errorf("%s: the template passes the limit of %s in all", name, formatSize(l.Total))
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ type Resolver struct {
 	Env []string
 	// Go is the go command to run; "" means go on PATH.
 	Go string
-	// Limits caps what is read of a template; zero means DefaultReadLimits.
+	// Limits caps what is read of a template; zero means the defaults (defaultReadLimits).
 	Limits ReadLimits
 	// RenderLimits bound the renders of its templates; zero fields take the
 	// defaults (DefaultLimits).
@@ -73,7 +73,7 @@ type Resolver struct {
 
 func (r *Resolver) limits() ReadLimits {
 	if r.Limits == (ReadLimits{}) {
-		return DefaultReadLimits
+		return defaultReadLimits()
 	}
 	return r.Limits
 }

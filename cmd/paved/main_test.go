@@ -161,7 +161,12 @@ func TestGonewParity(t *testing.T) {
 	want := scaffoldtest.ReadTree(t, gonewOut)
 	got := scaffoldtest.ReadTree(t, pavedOut)
 	answers := got[".paved-answers.yaml"]
+	// paved's own files: the answers and the render lock.
 	delete(got, ".paved-answers.yaml")
+	if _, ok := got[".paved-lock"]; !ok {
+		t.Error("no .paved-lock")
+	}
+	delete(got, ".paved-lock")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("paved differs from gonew (-gonew +paved):\n%s", diff)
 	}
