@@ -554,8 +554,8 @@ func TestNewKillLoop(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, AnswersFileName)); err != nil {
 				t.Fatalf("kill %d: %s exists without its answers file: a partial tree", i, dir)
 			}
-			if n := len(scaffoldtest.ReadTree(t, dir)); n != killLoopFiles+1 {
-				t.Fatalf("kill %d: %d files in %s, want %d", i, n, dir, killLoopFiles+1)
+			if n := len(scaffoldtest.ReadTree(t, dir)); n != killLoopFiles+2 { // and the answers file and the lock
+				t.Fatalf("kill %d: %d files in %s, want %d", i, n, dir, killLoopFiles+2)
 			}
 			os.RemoveAll(dir)
 		}
