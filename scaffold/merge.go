@@ -193,6 +193,12 @@ func mergeFile(ctx context.Context, p string, ours *workFile, base File, inBase 
 	if err != nil {
 		return nil, fmt.Errorf("merging %s: %w", p, err)
 	}
+	if conflicts > 0 && inBase && isYAMLPath(p) {
+		// Lines next to each other may be different keys: merge the trees.
+		if m, n, ok := mergeYAML(ours.data, baseData, theirs.Data, labels); ok {
+			merged, conflicts = m, n
+		}
+	}
 	c.Data = merged
 	c.Action = ActionMerge
 	if conflicts > 0 {

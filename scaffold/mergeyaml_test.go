@@ -1,0 +1,177 @@
+package scaffold
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+var yamlLabels = MergeLabels{Ours: "yours", Base: "template v1", Theirs: "template v2"}
+
+func TestMergeYAML(t *testing.T) {
+	tests := []struct {
+		name               string
+		base, ours, theirs string
+		want               string
+		conflicts          int
+		notStructural      bool // left to the text merge
+	}{{
+		name:   "adjacent keys",
+		base:   "# values\na: 1 # the a\nb: 2\n",
+		ours:   "# values\na: 10 # the a\nb: 2\n",
+		theirs: "# values\na: 1 # the a\nb: 20\n",
+		want:   "# values\na: 10 # the a\nb: 20\n",
+	}, {
+		name:   "nested keys, formatting kept",
+		base:   "image:\n  repository: app   # aligned\n  tag: v1\nreplicas: 1\n",
+		ours:   "image:\n  repository: mine   # aligned\n  tag: v1\nreplicas: 1\n",
+		theirs: "image:\n  repository: app   # aligned\n  tag: v2\nreplicas: 1\n",
+		want:   "image:\n  repository: mine   # aligned\n  tag: v2\nreplicas: 1\n",
+	}, {
+		name:   "template adds a key after its neighbour, team adds one at the end",
+		base:   "a: 1\nb: 2\nc: 3\n",
+		ours:   "a: 1\nb: 2\nc: 30\nmine: x\n",
+		theirs: "a: 1\nb: 2\nnew:\n  deep: true\nc: 3\n",
+		want:   "a: 1\nb: 2\nnew:\n  deep: true\nc: 30\nmine: x\n",
+	}, {
+		name:   "template adds a key to a mapping the team indents by four",
+		base:   "spec:\n  a: 1\n  b: 2\n",
+		ours:   "spec:\n    a: 1\n    b: 3\n",
+		theirs: "spec:\n  a: 1\n  b: 2\n  c:\n    - x\n",
+		want:   "spec:\n    a: 1\n    b: 3\n    c:\n      - x\n",
+	}, {
+		name:   "template removes a key the team did not change",
+		base:   "a: 1\nb: 2\nc: 3\n",
+		ours:   "a: 1\nb: 2\nc: 30\n",
+		theirs: "a: 1\nc: 3\nd: 4\n",
+		want:   "a: 1\nc: 30\nd: 4\n",
+	}, {
+		name:   "different list items",
+		base:   "steps:\n  - name: one\n    run: a\n  - name: two\n    run: b\n",
+		ours:   "steps:\n  - name: one\n    run: a --mine\n  - name: two\n    run: b\n",
+		theirs: "steps:\n  - name: one\n    run: a\n  - name: two\n    run: b --template\n",
+		want:   "steps:\n  - name: one\n    run: a --mine\n  - name: two\n    run: b --template\n",
+	}, {
+		name:   "list items added on both sides",
+		base:   "- a\n- b\n- c\n",
+		ours:   "- mine\n- a\n- b\n- c\n",
+		theirs: "- a\n- b\n- c\n- template\n",
+		want:   "- mine\n- a\n- b\n- c\n- template\n",
+	}, {
+		name:   "different keys of one list item",
+		base:   "- name: x\n  a: 1\n  b: 2\n",
+		ours:   "- name: x\n  a: 10\n  b: 2\n",
+		theirs: "- name: x\n  a: 1\n  b: 20\n",
+		want:   "- name: x\n  a: 10\n  b: 20\n",
+	}, {
+		name:      "same key on both sides",
+		base:      "a: 1\nb:\n  c: 2\n  d: 3\n",
+		ours:      "a: 1\nb:\n  c: mine\n  d: 3\n",
+		theirs:    "a: 1\nb:\n  c: template\n  d: 4\n",
+		want:      "a: 1\nb:\n<<<<<<< yours\n  c: mine\n=======\n  c: template\n>>>>>>> template v2\n  d: 4\n",
+		conflicts: 1,
+	}, {
+		name:      "team changed what the template removed",
+		base:      "a: 1\nb: 2\n",
+		ours:      "a: 1\nb: 3\n",
+		theirs:    "a: 2\n",
+		want:      "a: 2\n<<<<<<< yours\nb: 3\n=======\n>>>>>>> template v2\n",
+		conflicts: 1,
+	}, {
+		name:          "helm template",
+		base:          "a: {{ .Values.a }}\nb: 2\n",
+		ours:          "a: {{ .Values.a }}\nb: 3\n",
+		theirs:        "a: {{ .Values.b }}\nb: 2\n",
+		notStructural: true,
+	}, {
+		name:          "not YAML",
+		base:          "a: [\n",
+		ours:          "a: [1\n",
+		theirs:        "a: [2\n",
+		notStructural: true,
+	}, {
+		name:          "flow mapping changed on both sides",
+		base:          "{a: 1, b: 2}\n",
+		ours:          "{a: 3, b: 2}\n",
+		theirs:        "{a: 1, b: 3}\n",
+		notStructural: true,
+	}, {
+		name:   "no newline at the end",
+		base:   "a: 1\nb: 2",
+		ours:   "a: 3\nb: 2",
+		theirs: "a: 1\nb: 2\nc: 3",
+		want:   "a: 3\nb: 2\nc: 3\n",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, conflicts, ok := mergeYAML([]byte(tt.ours), []byte(tt.base), []byte(tt.theirs), yamlLabels)
+			if ok == tt.notStructural {
+				t.Fatalf("merged by structure: %v, want %v (%q)", ok, !tt.notStructural, got)
+			}
+			if !ok {
+				return
+			}
+			if string(got) != tt.want || conflicts != tt.conflicts {
+				t.Errorf("got %d conflict(s):\n%s\nwant %d:\n%s", conflicts, got, tt.conflicts, tt.want)
+			}
+		})
+	}
+}
+
+// TestMergeFileYAML: a YAML conflict of the text merge goes to the
+// structural merge, through mergeFile.
+func TestMergeFileYAML(t *testing.T) {
+	base, ours, theirs := "a: 1\nb: 2\n", "a: 10\nb: 2\n", "a: 1\nb: 20\n"
+	for _, tt := range []struct {
+		path string
+		want Action
+	}{{"values.yaml", ActionMerge}, {".github/workflows/ci.yml", ActionMerge}, {"values.txt", ActionConflict}} {
+		c, err := mergeFile(context.Background(), tt.path, &workFile{data: []byte(ours), mode: 0o644},
+			File{Data: []byte(base), Mode: 0o644}, true, File{Data: []byte(theirs), Mode: 0o644}, true, yamlLabels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Action != tt.want {
+			t.Errorf("%s: %s, want %s:\n%s", tt.path, c.Action, tt.want, c.Data)
+		}
+		if tt.want == ActionMerge && string(c.Data) != "a: 10\nb: 20\n" {
+			t.Errorf("%s merged to %q", tt.path, c.Data)
+		}
+	}
+}
+
+// FuzzMergeYAML: the structural merge never panics, and a clean result
+// keeps every line the team wrote.
+func FuzzMergeYAML(f *testing.F) {
+	f.Add("a: 1\nb: 2\n", "a: 10\nb: 2\n", "a: 1\nb: 20\n")
+	f.Add("steps:\n  - name: one\n    run: a\n  - name: two\n", "steps:\n  - name: one\n    run: b\n  - name: two\n", "steps:\n  - name: one\n    run: a\n  - name: three\n")
+	f.Add("# c\nx:\n  y: [1, 2]\n  z: |\n    text\n", "# c\nx:\n  y: [1, 3]\n  z: |\n    text\n", "# c\nx:\n  y: [1, 2]\n  z: |\n    more\n")
+	f.Add("- a: 1\n  b: 2\n- c\n", "- a: 1\n  b: 3\n- c\n- d\n", "- a: 2\n  b: 2\n- c\n")
+	f.Add("k: &x\n  a: 1\nl: *x\n", "k: &x\n  a: 2\nl: *x\n", "k: &x\n  a: 1\nl: *x\nm: 1\n")
+	f.Fuzz(func(t *testing.T, base, ours, theirs string) {
+		got, conflicts, ok := mergeYAML([]byte(ours), []byte(base), []byte(theirs), yamlLabels)
+		if !ok || conflicts > 0 {
+			return
+		}
+		assertKeepsTeamLines(t, base, ours, string(got))
+	})
+}
+
+// assertKeepsTeamLines fails when a line of ours that base lacks (ignoring
+// indentation, which a merge may move with its block) is not in merged.
+func assertKeepsTeamLines(t *testing.T, base, ours, merged string) {
+	t.Helper()
+	set := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for l := range strings.SplitSeq(s, "\n") {
+			m[strings.TrimSpace(l)] = true
+		}
+		return m
+	}
+	inBase, inMerged := set(base), set(merged)
+	for l := range strings.SplitSeq(ours, "\n") {
+		if l := strings.TrimSpace(l); !inBase[l] && !inMerged[l] {
+			t.Fatalf("lost the team's line %q\nbase:\n%s\nours:\n%s\nmerged:\n%s", l, base, ours, merged)
+		}
+	}
+}
