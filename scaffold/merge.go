@@ -26,6 +26,16 @@ const (
 	ActionRemove   Action = "removed"  // dropped by the template, never changed by the user
 	ActionConflict Action = "conflict" // both changed it and the changes overlap
 	ActionKeep     Action = "kept"     // dropped by the template but changed by the user
+	ActionRename   Action = "renamed"  // moved by the template: the user's copy, merged, at the new path
+)
+
+// ConflictKind says what a conflict holds, and so how to resolve it.
+type ConflictKind string
+
+const (
+	ConflictText   ConflictKind = "text"   // conflict markers in the file
+	ConflictBinary ConflictKind = "binary" // no markers: the user's copy kept
+	ConflictLink   ConflictKind = "link"   // a symbolic link on either side: the user's kept
 )
 
 // Change is the planned new state of one path of the working tree.
@@ -38,6 +48,8 @@ type Change struct {
 	// Stages hold base, ours and theirs of a conflict, for the git index.
 	Stages [3][]byte
 	Why    string // for a conflict: what could not be merged
+	Kind   ConflictKind
+	From   string // for ActionRename: the old path, removed by a change of its own
 }
 
 // Writes reports whether applying the change touches the tree.
@@ -65,11 +77,24 @@ func MergeTree(ctx context.Context, dir string, base, theirs []File, labels Merg
 	}
 	slices.Sort(paths)
 	var changes []Change
+	done := map[string]bool{} // paths of renames, merged already
+	if !twoWay {
+		for from, to := range detectRenames(baseBy, theirsBy) {
+			c, err := renameChanges(ctx, dir, from, to, baseBy[from], theirsBy[to], labels)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				done[from], done[to] = true, true
+				changes = append(changes, c...)
+			}
+		}
+	}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if p == AnswersFileName {
+		if p == AnswersFileName || done[p] {
 			continue
 		}
 		ours, err := readWorkFile(dir, p)
@@ -86,7 +111,27 @@ func MergeTree(ctx context.Context, dir string, base, theirs []File, labels Merg
 			changes = append(changes, *c)
 		}
 	}
+	slices.SortStableFunc(changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return changes, nil
+}
+
+// renameChanges merges a rename the template made; nil means it is none for
+// this tree: the team has a file of its own at the new path (both merge as
+// any other path), or deleted the old one (it stays deleted, and the new
+// path is not added).
+func renameChanges(ctx context.Context, dir, from, to string, base, theirs File, labels MergeLabels) ([]Change, error) {
+	atNew, err := readWorkFile(dir, to)
+	if err != nil || atNew != nil {
+		return nil, err
+	}
+	ours, err := readWorkFile(dir, from)
+	if err != nil {
+		return nil, err
+	}
+	if ours == nil {
+		return []Change{}, nil
+	}
+	return mergeRename(ctx, from, to, ours, base, theirs, labels)
 }
 
 func indexFiles(files []File) map[string]File {
@@ -176,7 +221,10 @@ func mergeFile(ctx context.Context, p string, ours *workFile, base File, inBase 
 	c := &Change{Path: p, Mode: mode, Old: ours.data, Stages: [3][]byte{baseData, ours.data, theirs.Data}}
 	switch {
 	case ours.mode&fs.ModeSymlink != 0 || theirs.Mode&fs.ModeSymlink != 0 || isBinary(ours.data) || isBinary(theirs.Data):
-		c.Action, c.Data, c.Why = ActionConflict, ours.data, "binary file or link changed on both sides; your copy kept"
+		c.Action, c.Data, c.Why, c.Kind = ActionConflict, ours.data, "binary file or link changed on both sides; your copy kept", ConflictBinary
+		if ours.mode&fs.ModeSymlink != 0 || theirs.Mode&fs.ModeSymlink != 0 {
+			c.Kind = ConflictLink
+		}
 		return c, nil
 	case filepath.Base(p) == "go.mod" && inBase:
 		merged, err := mergeGoMod(p, baseData, ours.data, theirs.Data)
@@ -202,7 +250,7 @@ func mergeFile(ctx context.Context, p string, ours *workFile, base File, inBase 
 	c.Data = merged
 	c.Action = ActionMerge
 	if conflicts > 0 {
-		c.Action = ActionConflict
+		c.Action, c.Kind = ActionConflict, ConflictText
 		c.Why = fmt.Sprintf("%d conflicting hunk(s)", conflicts)
 	}
 	return c, nil
