@@ -170,7 +170,7 @@ func mergeRename(ctx context.Context, from, to string, ours *workFile, base, the
 			{Path: to, Action: ActionAdd, Data: theirs.Data, Mode: theirs.Mode, Why: "renamed from " + from + " by the template"},
 		}, nil
 	}
-	moved := Change{Path: to, Action: ActionRename, From: from, Data: ours.data, Mode: ours.mode, Why: "renamed from " + from}
+	moved := Change{Path: to, Action: ActionRename, From: from, Data: ours.data, Mode: ours.mode, Why: "from " + from}
 	if c != nil {
 		moved.Data, moved.Mode = c.Data, c.Mode
 		if c.Action == ActionMerge {
