@@ -443,75 +443,133 @@ func keyIndex(n *yamlNode) (map[string]int, bool) {
 	return idx, true
 }
 
-// items merges three block sequences: items are aligned by their text as
-// diff3 aligns lines; between items both sides kept, the chunks merge.
+// items merges three block sequences item by item. Each side's items are
+// aligned with the base's as a line diff aligns lines (equal items along a
+// longest common subsequence; a run replaced by as many items is those
+// items changed; other runs are inserted or deleted); then every base item
+// merges as a node, and items inserted at one place merge as a chunk.
 func (m *yamlMerge) items(b, o, t *yamlNode) bool {
-	bs, os, ts := m.texts(m.base, b), m.texts(m.ours, o), m.texts(m.theirs, t)
-	mo, ok1 := lcsMatch(bs, os)
-	mt, ok2 := lcsMatch(bs, ts)
+	bs := m.texts(m.base, b)
+	ao, ok1 := alignItems(bs, m.texts(m.ours, o))
+	at, ok2 := alignItems(bs, m.texts(m.theirs, t))
 	if !ok1 || !ok2 {
 		return false
 	}
-	i, j, k := 0, 0, 0
-	for {
-		i2 := i
-		for i2 < len(bs) && (mo[i2] < 0 || mt[i2] < 0) {
-			i2++
+	for i := 0; i <= len(bs); i++ {
+		mine, theirs := pick(o.kids, ao.ins[i]), pick(t.kids, at.ins[i])
+		switch {
+		case len(theirs) == 0 || m.ours.text(mine) == m.theirs.text(theirs):
+		case len(mine) == 0:
+			pos, ok := m.itemPos(o, ao.before(i))
+			if !ok {
+				return false
+			}
+			m.insert(pos, o.kids[0].col, theirs)
+		default: // both inserted here, differently
+			m.conflict(mine, theirs, -1, 0)
 		}
-		j2, k2 := len(os), len(ts)
-		if i2 < len(bs) {
-			j2, k2 = mo[i2], mt[i2]
-		}
-		if !m.chunk(o, b.kids[i:i2], o.kids[j:j2], t.kids[k:k2], j) {
-			return false
-		}
-		if i2 >= len(bs) {
+		if i == len(bs) {
 			return true
 		}
-		i, j, k = i2+1, j2+1, k2+1
-	}
-}
-
-// chunk merges one unstable chunk of a sequence; at is the chunk's index
-// among the team's items.
-func (m *yamlMerge) chunk(o *yamlNode, bs, os, ts []*yamlNode, at int) bool {
-	bt, ot, tt := m.base.text(bs), m.ours.text(os), m.theirs.text(ts)
-	switch {
-	case tt == bt || ot == tt:
-		return true
-	case ot == bt && len(os) == 0:
-		pos, ok := m.itemPos(o, at)
-		if !ok {
-			return false
+		oj, tj := ao.at[i], at.at[i]
+		base := []*yamlNode{b.kids[i]}
+		switch {
+		case oj >= 0 && tj >= 0:
+			m.node(b.kids[i], o.kids[oj], t.kids[tj])
+		case oj >= 0: // the template deleted it
+			if m.ours.text(o.kids[oj:oj+1]) == m.base.text(base) {
+				m.remove(o.kids[oj : oj+1])
+			} else {
+				m.conflict(o.kids[oj:oj+1], nil, -1, 0)
+			}
+		case tj >= 0: // the team deleted it
+			if m.theirs.text(t.kids[tj:tj+1]) != m.base.text(base) {
+				pos, ok := m.itemPos(o, ao.before(i))
+				if !ok {
+					return false
+				}
+				m.conflict(nil, t.kids[tj:tj+1], pos, o.kids[0].col)
+			}
 		}
-		m.insert(pos, o.kids[0].col, ts)
-	case ot == bt && len(ts) == 0:
-		if !m.ours.blankBefore(os[0].start) {
-			return false
-		}
-		m.remove(os)
-	case ot == bt:
-		m.replace(os, ts)
-	case len(bs) == len(os) && len(os) == len(ts):
-		for x := range os {
-			m.node(bs[x], os[x], ts[x])
-		}
-	case len(os) == 0:
-		pos, ok := m.itemPos(o, at)
-		if !ok {
-			return false
-		}
-		m.conflict(nil, ts, pos, o.kids[0].col)
-	default:
-		m.conflict(os, ts, -1, 0)
 	}
 	return true
 }
 
-// itemPos is where items go that are new before the team's item at.
-func (m *yamlMerge) itemPos(o *yamlNode, at int) (int, bool) {
-	if at > 0 {
-		return o.kids[at-1].end, true
+// itemAlignment is one side's sequence against the base's: at[i] is the
+// side's index of base item i (-1: deleted); ins[i] the side's items
+// inserted before base item i (ins[len(base)]: at the end).
+type itemAlignment struct {
+	at  []int
+	ins [][]int
+}
+
+func alignItems(base, side []string) (itemAlignment, bool) {
+	match, ok := lcsMatch(base, side)
+	if !ok {
+		return itemAlignment{}, false
+	}
+	a := itemAlignment{at: make([]int, len(base)), ins: make([][]int, len(base)+1)}
+	i, j := 0, 0
+	for next := 0; next <= len(base); next++ {
+		if next < len(base) && match[next] < 0 {
+			continue
+		}
+		to := len(side)
+		if next < len(base) {
+			to = match[next]
+		}
+		// The run base[i:next] became side[j:to].
+		switch nb, ns := next-i, to-j; {
+		case nb == ns:
+			for x := range nb {
+				a.at[i+x] = j + x
+			}
+		case nb == 0:
+			for x := j; x < to; x++ {
+				a.ins[i] = append(a.ins[i], x)
+			}
+		case ns == 0:
+			for x := i; x < next; x++ {
+				a.at[x] = -1
+			}
+		default:
+			return itemAlignment{}, false // no item-by-item alignment
+		}
+		if next < len(base) {
+			a.at[next] = to
+		}
+		i, j = next+1, to+1
+	}
+	return a, true
+}
+
+// before is the side's last item before base item i's place (-1: none).
+func (a itemAlignment) before(i int) int {
+	last := -1
+	for k := 0; k < i && k < len(a.at); k++ {
+		last = max(last, a.at[k])
+	}
+	for k := 0; k <= i && k < len(a.ins); k++ {
+		for _, x := range a.ins[k] {
+			last = max(last, x)
+		}
+	}
+	return last
+}
+
+func pick(nodes []*yamlNode, idx []int) []*yamlNode {
+	out := make([]*yamlNode, len(idx))
+	for i, x := range idx {
+		out[i] = nodes[x]
+	}
+	return out
+}
+
+// itemPos is where items go that follow the team's item after (-1: they
+// go first).
+func (m *yamlMerge) itemPos(o *yamlNode, after int) (int, bool) {
+	if after >= 0 {
+		return o.kids[after].end, true
 	}
 	if !m.ours.blankBefore(o.kids[0].start) {
 		return 0, false

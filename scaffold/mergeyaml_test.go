@@ -2,6 +2,9 @@ package scaffold
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,6 +60,25 @@ func TestMergeYAML(t *testing.T) {
 		ours:   "- mine\n- a\n- b\n- c\n",
 		theirs: "- a\n- b\n- c\n- template\n",
 		want:   "- mine\n- a\n- b\n- c\n- template\n",
+	}, {
+		name:   "template inserts a step before the one the team changed",
+		base:   "steps:\n  - name: build\n    run: make\n  # the tests\n  - name: test\n    run: go test\n",
+		ours:   "steps:\n  - name: build\n    run: make\n  # the tests\n  - name: test\n    run: go test -race\n",
+		theirs: "steps:\n  - name: build\n    run: make\n  - name: vet\n    run: go vet\n  # the tests\n  - name: test\n    run: go test\n",
+		want:   "steps:\n  - name: build\n    run: make\n  - name: vet\n    run: go vet\n  # the tests\n  - name: test\n    run: go test -race\n",
+	}, {
+		name:   "template deletes an item, team changes the next",
+		base:   "- a\n- b\n- c\n",
+		ours:   "- a\n- b\n- c2\n",
+		theirs: "- a\n- c\n",
+		want:   "- a\n- c2\n",
+	}, {
+		name:      "both insert at one place",
+		base:      "- a\n- b\n",
+		ours:      "- a\n- mine\n- b\n",
+		theirs:    "- a\n- template\n- b\n",
+		want:      "- a\n<<<<<<< yours\n- mine\n=======\n- template\n>>>>>>> template v2\n- b\n",
+		conflicts: 1,
 	}, {
 		name:   "different keys of one list item",
 		base:   "- name: x\n  a: 1\n  b: 2\n",
@@ -174,4 +196,152 @@ func assertKeepsTeamLines(t *testing.T, base, ours, merged string) {
 			t.Fatalf("lost the team's line %q\nbase:\n%s\nours:\n%s\nmerged:\n%s", l, base, ours, merged)
 		}
 	}
+}
+
+// TestMergeYAMLRandom merges random edits of random nested documents
+// (mappings, lists of scalars, lists of mappings, comments): no user value
+// is ever lost, and a clean merge parses and holds every change of both
+// sides that the other side did not also touch.
+func TestMergeYAMLRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	iterations := 400
+	if testing.Short() {
+		iterations = 60
+	}
+	structural := 0
+	for it := range iterations {
+		seq := 0
+		base := randomTree(rng, 0, &seq)
+		ours := mutateTree(rng, base, fmt.Sprintf("user%d", it))
+		theirs := mutateTree(rng, base, fmt.Sprintf("tmpl%d", it))
+		b, o, th := renderTree(base, 0), renderTree(ours, 0), renderTree(theirs, 0)
+		got, conflicts, ok := mergeYAML([]byte(o), []byte(b), []byte(th), yamlLabels)
+		if !ok {
+			continue
+		}
+		structural++
+		for _, word := range strings.Fields(o) {
+			if strings.HasPrefix(word, "user") && !strings.Contains(string(got), word) {
+				t.Fatalf("iteration %d lost %q\nbase:\n%s\nours:\n%s\ntheirs:\n%s\nmerged:\n%s", it, word, b, o, th, got)
+			}
+		}
+		if conflicts > 0 {
+			continue
+		}
+		if _, err := parseYAMLTree(got); err != nil {
+			t.Fatalf("iteration %d: clean merge does not parse: %v\n%s", it, err, got)
+		}
+		for _, word := range strings.Fields(th) {
+			if strings.HasPrefix(word, "tmpl") && !strings.Contains(string(got), word) {
+				t.Fatalf("iteration %d dropped the template's %q\nbase:\n%s\nours:\n%s\ntheirs:\n%s\nmerged:\n%s", it, word, b, o, th, got)
+			}
+		}
+	}
+	t.Logf("%d of %d merged by structure", structural, iterations)
+	if structural < iterations/2 {
+		t.Errorf("only %d of %d merges went by structure", structural, iterations)
+	}
+}
+
+// tnode is a random YAML value: a scalar, a mapping or a list.
+type tnode struct {
+	key     string // in a mapping
+	scalar  string
+	kids    []*tnode
+	list    bool
+	comment string // a comment line before it
+	compact bool   // as a list item: "- key: value" on the dash's line
+}
+
+func randomTree(rng *rand.Rand, depth int, seq *int) *tnode {
+	n := &tnode{list: depth > 0 && rng.IntN(3) == 0}
+	for i := range 2 + rng.IntN(4) {
+		*seq++
+		k := &tnode{scalar: fmt.Sprintf("v%d", *seq)}
+		if !n.list {
+			k.key = fmt.Sprintf("k%d", i)
+		}
+		if depth < 2 && rng.IntN(3) == 0 {
+			c := randomTree(rng, depth+1, seq)
+			c.key, c.compact = k.key, rng.IntN(2) == 0
+			k = c
+		}
+		if rng.IntN(5) == 0 {
+			k.comment = fmt.Sprintf("# note %d", *seq)
+		}
+		n.kids = append(n.kids, k)
+	}
+	return n
+}
+
+func cloneTree(n *tnode) *tnode {
+	c := *n
+	c.kids = nil
+	for _, k := range n.kids {
+		c.kids = append(c.kids, cloneTree(k))
+	}
+	return &c
+}
+
+// mutateTree changes, adds and removes a few values anywhere, tagging what
+// it writes.
+func mutateTree(rng *rand.Rand, base *tnode, tag string) *tnode {
+	root := cloneTree(base)
+	var all []*tnode
+	var walk func(*tnode)
+	walk = func(n *tnode) {
+		if n.kids != nil {
+			all = append(all, n)
+		}
+		for _, k := range n.kids {
+			walk(k)
+		}
+	}
+	walk(root)
+	for x := range 1 + rng.IntN(3) {
+		n := all[rng.IntN(len(all))]
+		i := rng.IntN(len(n.kids))
+		switch rng.IntN(3) {
+		case 0:
+			k := &tnode{scalar: fmt.Sprintf("%s-add%d", tag, x)}
+			if !n.list {
+				k.key = fmt.Sprintf("%s-key%d", tag, x)
+			}
+			n.kids = slices.Insert(n.kids, i, k)
+		case 1:
+			if n.kids[i].kids == nil {
+				n.kids[i].scalar = fmt.Sprintf("%s-chg%d", tag, x)
+			}
+		case 2:
+			if len(n.kids) > 1 && n.kids[i].kids == nil && !strings.HasPrefix(n.kids[i].scalar, tag) {
+				n.kids = slices.Delete(n.kids, i, i+1)
+			}
+		}
+	}
+	return root
+}
+
+func renderTree(n *tnode, indent int) string {
+	var b strings.Builder
+	pad := strings.Repeat(" ", indent)
+	for _, k := range n.kids {
+		if k.comment != "" {
+			b.WriteString(pad + k.comment + "\n")
+		}
+		head := pad + k.key + ":"
+		if n.list {
+			head = pad + "-"
+		}
+		if k.kids == nil {
+			b.WriteString(head + " " + k.scalar + "\n")
+			continue
+		}
+		inner := renderTree(k, indent+2)
+		if n.list && k.compact {
+			b.WriteString(pad + "- " + inner[indent+2:])
+			continue
+		}
+		b.WriteString(head + "\n" + inner)
+	}
+	return b.String()
 }
