@@ -16,6 +16,10 @@
 # pull request, for a person to resolve); an "error" is a failure (the job
 # fails, nothing is pushed).
 #
+# For the built-in template the newest version is the pinned paved's own:
+# the pin in tools/paved/go.mod moves forward by a dependency update (as
+# any Go module), and the next run brings the template along with it.
+#
 # Environment:
 #   BASE         the default branch (required)
 #   BRANCH       the sync branch (default: paved/template-update)
