@@ -171,6 +171,24 @@ func TestTemplateSync(t *testing.T) {
 	if readFile(t, ghLog) != logBefore {
 		t.Errorf("a failed run called gh about the pull request:\n%s", strings.TrimPrefix(readFile(t, ghLog), logBefore))
 	}
+
+	// The default branch changes the line the branch holds in a conflict:
+	// it no longer merges, so the branch is left as it is, with a comment.
+	mainline := filepath.Join(root, "mainline")
+	gitIn(root, "clone", "-q", remote, mainline)
+	scaffoldtest.WriteTree(t, mainline, map[string]string{"greeting.txt": "hello world\nline 2 on main\nline 3\nline 4\nline 5 by v2\n"})
+	gitIn(mainline, "commit", "-qam", "main moves on")
+	gitIn(mainline, "push", "-q", "origin", "main")
+	out, err = sync()
+	if err != nil {
+		t.Fatalf("a default branch that does not merge should leave the branch, not fail: %v\n%s", err, out)
+	}
+	if after := strings.TrimSpace(gitIn(remote, "rev-parse", "paved/template-update")); after != before {
+		t.Errorf("the sync branch moved from %s to %s although main does not merge into it", before, after)
+	}
+	if log := readFile(t, ghLog); !strings.Contains(log, "gh pr comment paved/template-update --body template-sync: main no longer merges cleanly") {
+		t.Errorf("no comment on the pull request about main:\n%s", log)
+	}
 }
 
 // buildPavedForSync builds the paved under test.
