@@ -115,25 +115,6 @@ func MergeTree(ctx context.Context, dir string, base, theirs []File, labels Merg
 	return changes, nil
 }
 
-// renameChanges merges a rename the template made; nil means it is none for
-// this tree: the team has a file of its own at the new path (both merge as
-// any other path), or deleted the old one (it stays deleted, and the new
-// path is not added).
-func renameChanges(ctx context.Context, dir, from, to string, base, theirs File, labels MergeLabels) ([]Change, error) {
-	atNew, err := readWorkFile(dir, to)
-	if err != nil || atNew != nil {
-		return nil, err
-	}
-	ours, err := readWorkFile(dir, from)
-	if err != nil {
-		return nil, err
-	}
-	if ours == nil {
-		return []Change{}, nil
-	}
-	return mergeRename(ctx, from, to, ours, base, theirs, labels)
-}
-
 func indexFiles(files []File) map[string]File {
 	m := make(map[string]File, len(files))
 	for _, f := range files {

@@ -153,6 +153,25 @@ func similarity(src, dst map[uint64]int, srcSize, dstSize int) float64 {
 	return float64(common) / float64(max(srcSize, dstSize))
 }
 
+// renameChanges merges a rename the template made; nil means it is none for
+// this tree: the team has a file of its own at the new path (both merge as
+// any other path), or deleted the old one (it stays deleted, and the new
+// path is not added).
+func renameChanges(ctx context.Context, dir, from, to string, base, theirs File, labels MergeLabels) ([]Change, error) {
+	atNew, err := readWorkFile(dir, to)
+	if err != nil || atNew != nil {
+		return nil, err
+	}
+	ours, err := readWorkFile(dir, from)
+	if err != nil {
+		return nil, err
+	}
+	if ours == nil {
+		return []Change{}, nil
+	}
+	return mergeRename(ctx, from, to, ours, base, theirs, labels)
+}
+
 // mergeRename merges the team's copy of a renamed file into its new path.
 // ours is the team's file at the old path; the team has nothing at the new.
 func mergeRename(ctx context.Context, from, to string, ours *workFile, base, theirs File, labels MergeLabels) ([]Change, error) {
