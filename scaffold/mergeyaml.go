@@ -191,7 +191,7 @@ func (f *yamlFile) children(n *yamlNode, value ast.Node, after int) bool {
 		if i+1 < len(kids) {
 			limit = f.lineStarts[f.line(kids[i+1].start)]
 		}
-		k.end = f.trimEnd(k.start, limit)
+		k.end = f.trimEnd(k.start, limit, k.col)
 		if k.end <= k.start {
 			return false
 		}
@@ -233,18 +233,21 @@ func (f *yamlFile) line(off int) int {
 	return i
 }
 
-// trimEnd moves limit back over blank and comment-only lines, but not into
-// the line where the node starts: those lines sit between nodes and belong
-// to neither.
-func (f *yamlFile) trimEnd(start, limit int) int {
+// trimEnd moves limit back over blank lines and over comment lines no
+// deeper than the node (col): those sit between nodes and belong to
+// neither. A deeper "#" line may be the content of a block scalar.
+func (f *yamlFile) trimEnd(start, limit, col int) int {
 	first := f.line(start)
 	for {
 		l := f.line(limit - 1)
 		if limit <= start || l <= first {
 			return limit
 		}
-		text := strings.TrimSpace(string(f.data[f.lineStarts[l]:limit]))
-		if text != "" && !strings.HasPrefix(text, "#") {
+		line := string(f.data[f.lineStarts[l]:limit])
+		text := strings.TrimLeft(line, " ")
+		depth := len(line) - len(text)
+		text = strings.TrimSpace(text)
+		if text != "" && (!strings.HasPrefix(text, "#") || depth > col) {
 			return limit
 		}
 		limit = f.lineStarts[l]

@@ -80,6 +80,12 @@ func TestMergeYAML(t *testing.T) {
 		want:      "- a\n<<<<<<< yours\n- mine\n=======\n- template\n>>>>>>> template v2\n- b\n",
 		conflicts: 1,
 	}, {
+		name:   "a block scalar ending in a hash line",
+		base:   "script: |\n  make\n  # not a comment\nother: 1\nb: 2\n",
+		ours:   "script: |\n  make\n  # not a comment\nother: 1\nb: 3\n",
+		theirs: "script: |\n  make\n  # not a comment either\nother: 2\nb: 2\n",
+		want:   "script: |\n  make\n  # not a comment either\nother: 2\nb: 3\n",
+	}, {
 		name:   "different keys of one list item",
 		base:   "- name: x\n  a: 1\n  b: 2\n",
 		ours:   "- name: x\n  a: 10\n  b: 2\n",
