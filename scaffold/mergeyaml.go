@@ -36,7 +36,7 @@ import (
 // The team's lines are removed only where their text equals the template's
 // old version, so no line the team wrote is lost; a clean result that does
 // not parse is not used. Files that are not a single block mapping or
-// sequence, hold "{{" (Helm templates), carriage returns or a byte order
+// sequence, hold "{{" outside "${{" (Helm templates), carriage returns or a byte order
 // mark are left to the text merge.
 
 // isYAMLPath reports whether a path is merged by structure on conflict.
@@ -72,6 +72,23 @@ func mergeYAML(ours, base, theirs []byte, labels MergeLabels) (merged []byte, co
 	return merged, m.conflicts, true
 }
 
+// holdsTemplate reports whether data holds a Go template action ("{{"), as
+// a Helm chart's templates do; GitHub Actions expressions ("${{") are
+// plain YAML strings.
+func holdsTemplate(data []byte) bool {
+	for i := bytes.Index(data, []byte("{{")); i >= 0; {
+		if i == 0 || data[i-1] != '$' {
+			return true
+		}
+		next := bytes.Index(data[i+2:], []byte("{{"))
+		if next < 0 {
+			return false
+		}
+		i += 2 + next
+	}
+	return false
+}
+
 // yamlNode is a mapping entry or sequence item, located in its file.
 type yamlNode struct {
 	start, end int    // bytes: its first token (key or "-") to the end of its last content line
@@ -89,7 +106,7 @@ type yamlFile struct {
 }
 
 func parseYAMLTree(data []byte) (f *yamlFile, err error) {
-	if bytes.Contains(data, []byte("{{")) || bytes.ContainsRune(data, '\r') || bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || !utf8.Valid(data) {
+	if holdsTemplate(data) || bytes.ContainsRune(data, '\r') || bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || !utf8.Valid(data) {
 		return nil, fmt.Errorf("not plain YAML")
 	}
 	defer func() {

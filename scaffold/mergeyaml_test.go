@@ -112,6 +112,18 @@ func TestMergeYAML(t *testing.T) {
 		theirs:        "a: {{ .Values.b }}\nb: 2\n",
 		notStructural: true,
 	}, {
+		name:   "workflow expressions are YAML",
+		base:   "env:\n  A: ${{ github.sha }}\n  B: one\n",
+		ours:   "env:\n  A: ${{ github.sha }} # mine\n  B: one\n",
+		theirs: "env:\n  A: ${{ github.sha }}\n  B: two\n",
+		want:   "env:\n  A: ${{ github.sha }} # mine\n  B: two\n",
+	}, {
+		name:          "helm template after a workflow expression",
+		base:          "a: ${{ x }}\nb: {{ .Values.b }}\n",
+		ours:          "a: ${{ y }}\nb: {{ .Values.b }}\n",
+		theirs:        "a: ${{ x }}\nb: {{ .Values.c }}\n",
+		notStructural: true,
+	}, {
 		name:          "not YAML",
 		base:          "a: [\n",
 		ours:          "a: [1\n",
