@@ -379,12 +379,12 @@ func (m *yamlMerge) node(b, o, t *yamlNode) {
 	}
 	if b.kids != nil && o.kids != nil && t.kids != nil && b.seq == o.seq && o.seq == t.seq &&
 		m.base.header(b) == m.theirs.header(t) {
-		if o.seq && m.items(b, o, t) {
+		edits, conflicts := len(m.edits), m.conflicts
+		if o.seq && m.items(b, o, t) || !o.seq && m.mapping(b, o, t) {
 			return
 		}
-		if !o.seq && m.mapping(b, o, t) {
-			return
-		}
+		// Not mergeable inside after all: undo, and conflict as a whole.
+		m.edits, m.conflicts = m.edits[:edits], conflicts
 	}
 	m.conflict([]*yamlNode{o}, []*yamlNode{t}, -1, 0)
 }
