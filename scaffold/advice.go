@@ -13,6 +13,8 @@ func ConflictAdvice(c Change, inGit bool) string {
 	switch {
 	case inGit && c.Kind == ConflictText:
 		return fmt.Sprintf("resolve the conflict markers in %s, then git add %s", name, name)
+	case c.Kind == ConflictType:
+		return fmt.Sprintf("yours was kept and the template's %s was not written: to take it, move yours aside and copy it from the template by hand", name)
 	case inGit:
 		return fmt.Sprintf("no markers in a %s: keep yours with git checkout --ours -- %s or take the template's with git checkout --theirs -- %s, then git add %s", c.Kind, name, name, name)
 	case c.Kind == ConflictText:
@@ -24,7 +26,7 @@ func ConflictAdvice(c Change, inGit bool) string {
 
 // InGit reports whether dir is inside a git work tree.
 func InGit(ctx context.Context, dir string) bool {
-	out, err := gitOutput(ctx, dir, nil, "rev-parse", "--is-inside-work-tree")
+	out, err := gitRepo{dir: dir}.run(ctx, nil, "rev-parse", "--is-inside-work-tree")
 	return err == nil && strings.TrimSpace(string(out)) == "true"
 }
 

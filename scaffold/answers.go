@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/module"
 )
 
 // AnswersFileName is the record of what a repository was generated from.
@@ -19,6 +20,7 @@ const AnswersFileName = ".paved-answers.yaml"
 type AnswersFile struct {
 	Template string         `yaml:"template"`
 	Version  string         `yaml:"version"`
+	Commit   string         `yaml:"commit,omitempty"` // full hash, for a git directory template
 	Module   string         `yaml:"module"`
 	Answers  map[string]any `yaml:"answers"`
 	// Verify holds paved verify's settings for the repository (skip,
@@ -35,12 +37,54 @@ func ParseAnswersFile(name string, data []byte) (*AnswersFile, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty answers file", name)
 		}
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%s: %s", name, yamlErrorLine(err))
+	}
+	if err := singleDocument(dec); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if af.Template == "" || af.Module == "" {
 		return nil, fmt.Errorf("%s: template and module are required", name)
 	}
+	if err := module.CheckPath(af.Module); err != nil {
+		return nil, fmt.Errorf("%s: module: %w", name, err)
+	}
+	if af.Commit != "" && !isHash(af.Commit) {
+		return nil, fmt.Errorf("%s: commit %q is not a full commit hash", name, af.Commit)
+	}
 	return &af, nil
+}
+
+// yamlErrorLine is a YAML decoding error on one line, without Go type names.
+func yamlErrorLine(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, len(te.Errors))
+		for i, e := range te.Errors {
+			msgs[i] = strings.ReplaceAll(e, " in type scaffold.AnswersFile", "")
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// singleDocument refuses a YAML stream with more than one document: paved
+// would read the first and silently ignore the rest.
+func singleDocument(dec *yaml.Decoder) error {
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		return fmt.Errorf("line %d: a second YAML document; the file holds one", extra.Line)
+	}
+	return nil
+}
+
+func isHash(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	return strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // Marshal writes the answers file, answers in question order.
@@ -53,13 +97,18 @@ func (af *AnswersFile) Marshal(questions []Question) ([]byte, error) {
 		}
 		answers.Content = append(answers.Content, scalar(name), &v)
 	}
-	doc := &yaml.Node{Kind: yaml.MappingNode, HeadComment: "Written by paved. Edit answers here, then run `paved update`."}
+	doc := &yaml.Node{Kind: yaml.MappingNode, HeadComment: "Written by paved. To change an answer, edit it here and run `paved update`:\nit re-renders with the new answer and merges the change (see .paved-lock)."}
 	doc.Content = []*yaml.Node{
 		scalar("template"), scalar(af.Template),
 		scalar("version"), scalar(af.Version),
+	}
+	if af.Commit != "" {
+		doc.Content = append(doc.Content, scalar("commit"), scalar(af.Commit))
+	}
+	doc.Content = append(doc.Content,
 		scalar("module"), scalar(af.Module),
 		scalar("answers"), answers,
-	}
+	)
 	if af.Verify.Kind != 0 {
 		doc.Content = append(doc.Content, scalar("verify"), &af.Verify)
 	}
@@ -101,8 +150,12 @@ func answerOrder(answers map[string]any, questions []Question) []string {
 // ParseAnswersInput reads a --answers file: a YAML mapping of question name to value.
 func ParseAnswersInput(name string, data []byte) (map[string]any, error) {
 	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := singleDocument(dec); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if m == nil {
 		m = map[string]any{}

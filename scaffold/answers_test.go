@@ -136,7 +136,7 @@ func TestAnswersFileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# Written by paved. Edit answers here, then run `paved update`.\n" +
+	want := "# Written by paved. To change an answer, edit it here and run `paved update`:\n# it re-renders with the new answer and merges the change (see .paved-lock).\n" +
 		"template: service\nversion: v1.2.0\nmodule: example.com/acme/payments\nanswers:\n" +
 		"  Name: payments\n  On: true\n  Count: 3\n  Color: blue\n  Tags:\n    - a\n  Extra: x\n"
 	if string(data) != want {

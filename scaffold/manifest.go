@@ -59,6 +59,9 @@ type Question struct {
 	Choices  []string
 	When     string // a template that must render "true" for the question to be asked
 	Line     int    // where the question starts in paved.yaml
+	// NewIn names the template version that added the question, when an
+	// update asks it for the first time; prompts say so.
+	NewIn string
 }
 
 // FileRule keeps the files matching Path only when When renders "true".

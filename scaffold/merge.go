@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,6 +36,7 @@ const (
 	ConflictText   ConflictKind = "text"   // conflict markers in the file
 	ConflictBinary ConflictKind = "binary" // no markers: the user's copy kept
 	ConflictLink   ConflictKind = "link"   // a symbolic link on either side: the user's kept
+	ConflictType   ConflictKind = "type"   // a file on one side, a directory on the other: the user's kept
 )
 
 // Change is the planned new state of one path of the working tree.
@@ -48,8 +49,14 @@ type Change struct {
 	// Stages hold base, ours and theirs of a conflict, for the git index.
 	Stages [3][]byte
 	Why    string // for a conflict: what could not be merged
-	Kind   ConflictKind
-	From   string // for ActionRename: the old path, removed by a change of its own
+	// KeepOurs marks a conflict that leaves the team's copy untouched
+	// (a binary file, a link, a type change): it is only marked in the index.
+	KeepOurs bool
+	// ReplacesDir: an empty directory of the work tree (once the update's
+	// removes are done) is where the new file goes.
+	ReplacesDir bool
+	Kind        ConflictKind
+	From        string // for ActionRename: the old path, removed by a change of its own
 }
 
 // Writes reports whether applying the change touches the tree.
@@ -64,7 +71,7 @@ type MergeLabels struct {
 // tree at dir, file by file. It reads only the paths the template has (base
 // or new), so its cost follows the template's size, not the repository's.
 // twoWay means base is unknown: every file that differs is a conflict.
-func MergeTree(ctx context.Context, dir string, base, theirs []File, labels MergeLabels, twoWay bool) ([]Change, error) {
+func MergeTree(ctx context.Context, w *workTree, base, theirs []File, labels MergeLabels, twoWay bool) ([]Change, error) {
 	baseBy, theirsBy := indexFiles(base), indexFiles(theirs)
 	var paths []string
 	for p := range baseBy {
@@ -80,7 +87,7 @@ func MergeTree(ctx context.Context, dir string, base, theirs []File, labels Merg
 	done := map[string]bool{} // paths of renames, merged already
 	if !twoWay {
 		for from, to := range detectRenames(baseBy, theirsBy) {
-			c, err := renameChanges(ctx, dir, from, to, baseBy[from], theirsBy[to], labels)
+			c, err := renameChanges(ctx, w, from, to, baseBy[from], theirsBy[to], labels)
 			if err != nil {
 				return nil, err
 			}
@@ -94,16 +101,16 @@ func MergeTree(ctx context.Context, dir string, base, theirs []File, labels Merg
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if p == AnswersFileName || done[p] {
+		if p == AnswersFileName || p == LockFileName || done[p] {
 			continue
 		}
-		ours, err := readWorkFile(dir, p)
+		ours, err := w.read(p)
 		if err != nil {
 			return nil, err
 		}
 		b, inBase := baseBy[p]
 		t, inTheirs := theirsBy[p]
-		c, err := mergeFile(ctx, p, ours, b, inBase && !twoWay, t, inTheirs, labels)
+		c, err := mergeFile(ctx, w, p, ours, b, inBase && !twoWay, t, inTheirs, labels)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +119,67 @@ func MergeTree(ctx context.Context, dir string, base, theirs []File, labels Merg
 		}
 	}
 	slices.SortStableFunc(changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
-	return changes, nil
+	if err := settleTypeChanges(w, changes); err != nil {
+		return nil, err
+	}
+	return keepBlockedRenames(changes), nil
+}
+
+// settleTypeChanges turns a write that the work tree's shape blocks into a
+// conflict that keeps the team's copy: a file where the team has a
+// directory that the update does not empty, or under a file of the team's
+// that stays.
+func settleTypeChanges(w *workTree, changes []Change) error {
+	removed := map[string]bool{}
+	for _, c := range changes {
+		if c.Action == ActionRemove {
+			removed[c.Path] = true
+		}
+	}
+	for i := range changes {
+		c := &changes[i]
+		if !c.Writes() || c.Action == ActionRemove || c.KeepOurs {
+			continue
+		}
+		if c.ReplacesDir {
+			empty, err := emptiedBy(w, c.Path, removed)
+			if err != nil {
+				return err
+			}
+			if !empty {
+				c.Action, c.KeepOurs, c.ReplacesDir, c.Kind = ActionConflict, true, false, ConflictType
+				c.Why = "the template now has a file where you have a directory with your files; yours kept"
+			}
+			continue
+		}
+		for dir := path.Dir(c.Path); dir != "."; dir = path.Dir(dir) {
+			fi, err := w.root.Lstat(filepath.FromSlash(dir))
+			if err != nil || fi.IsDir() || removed[dir] {
+				continue
+			}
+			c.Action, c.KeepOurs, c.Kind = ActionConflict, true, ConflictType
+			c.Why = "the template now has a directory " + dir + " where you have a file; yours kept"
+			break
+		}
+	}
+	return nil
+}
+
+// emptiedBy reports whether every file below dir in the work tree is among
+// the removed paths.
+func emptiedBy(w *workTree, dir string, removed map[string]bool) (bool, error) {
+	empty := true
+	err := fs.WalkDir(w.root.FS(), filepath.FromSlash(dir), func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !removed[filepath.ToSlash(name)] {
+			empty = false
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return empty, err
 }
 
 func indexFiles(files []File) map[string]File {
@@ -133,37 +200,13 @@ type workFile struct {
 	mode fs.FileMode
 }
 
-func readWorkFile(dir, p string) (*workFile, error) {
-	name := filepath.Join(dir, filepath.FromSlash(p))
-	fi, err := os.Lstat(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		target, err := os.Readlink(name)
-		return &workFile{data: []byte(target), mode: fs.ModeSymlink}, err
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s: a directory where the template has a file", p)
-	}
-	data, err := os.ReadFile(name)
-	mode := fs.FileMode(0o644)
-	if fi.Mode()&0o111 != 0 {
-		mode = 0o755
-	}
-	return &workFile{data: data, mode: mode}, err
-}
-
 // mergeFile decides one path; nil means nothing to do.
-func mergeFile(ctx context.Context, p string, ours *workFile, base File, inBase bool, theirs File, inTheirs bool, labels MergeLabels) (*Change, error) {
+func mergeFile(ctx context.Context, w *workTree, p string, ours *workFile, base File, inBase bool, theirs File, inTheirs bool, labels MergeLabels) (*Change, error) {
 	switch {
 	case !inTheirs && !inBase: // template had it only in a two-way base
 		return nil, nil
 	case !inTheirs: // the template dropped it
-		if ours == nil {
+		if ours == nil || ours.mode == fs.ModeDir {
 			return nil, nil
 		}
 		if bytes.Equal(ours.data, base.Data) {
@@ -174,6 +217,8 @@ func mergeFile(ctx context.Context, p string, ours *workFile, base File, inBase 
 		return nil, nil
 	case ours == nil: // new in the template
 		return &Change{Path: p, Action: ActionAdd, Data: theirs.Data, Mode: theirs.Mode}, nil
+	case ours.mode == fs.ModeDir: // the team has a directory there
+		return &Change{Path: p, Action: ActionAdd, Data: theirs.Data, Mode: theirs.Mode, ReplacesDir: true}, nil
 	}
 
 	mode := ours.mode
@@ -202,7 +247,8 @@ func mergeFile(ctx context.Context, p string, ours *workFile, base File, inBase 
 	c := &Change{Path: p, Mode: mode, Old: ours.data, Stages: [3][]byte{baseData, ours.data, theirs.Data}}
 	switch {
 	case ours.mode&fs.ModeSymlink != 0 || theirs.Mode&fs.ModeSymlink != 0 || isBinary(ours.data) || isBinary(theirs.Data):
-		c.Action, c.Data, c.Why, c.Kind = ActionConflict, ours.data, "binary file or link changed on both sides; your copy kept", ConflictBinary
+		c.Action, c.Data, c.Mode, c.KeepOurs, c.Kind = ActionConflict, ours.data, ours.mode, true, ConflictBinary
+		c.Why = "binary file or link changed on both sides; your copy kept"
 		if ours.mode&fs.ModeSymlink != 0 || theirs.Mode&fs.ModeSymlink != 0 {
 			c.Kind = ConflictLink
 		}
@@ -218,7 +264,7 @@ func mergeFile(ctx context.Context, p string, ours *workFile, base File, inBase 
 		c.Action, c.Data = ActionMerge, mergeGoSum(ours.data, theirs.Data)
 		return c, nil
 	}
-	merged, conflicts, err := mergeText(ctx, ours.data, baseData, theirs.Data, labels)
+	merged, conflicts, err := mergeText(ctx, w, ours.data, baseData, theirs.Data, labels)
 	if err != nil {
 		return nil, fmt.Errorf("merging %s: %w", p, err)
 	}
@@ -242,33 +288,31 @@ func isBinary(data []byte) bool {
 }
 
 // mergeText merges with `git merge-file`, the reference three-way text merge,
-// and returns the result and its number of conflicts.
-func mergeText(ctx context.Context, ours, base, theirs []byte, labels MergeLabels) ([]byte, int, error) {
-	tmp, err := os.MkdirTemp("", "paved-merge-")
-	if err != nil {
+// and returns the result and its number of conflicts. Its scratch files live
+// in the update's staging directory and go with it.
+func mergeText(ctx context.Context, w *workTree, ours, base, theirs []byte, labels MergeLabels) ([]byte, int, error) {
+	scratch := filepath.Join(stagingDir, "merge")
+	if err := w.root.MkdirAll(scratch, 0o700); err != nil {
 		return nil, 0, err
 	}
-	defer os.RemoveAll(tmp)
-	names := [3]string{filepath.Join(tmp, "ours"), filepath.Join(tmp, "base"), filepath.Join(tmp, "theirs")}
+	names := [3]string{"ours", "base", "theirs"}
 	for i, data := range [][]byte{ours, base, theirs} {
-		if err := os.WriteFile(names[i], data, 0o600); err != nil {
+		if err := w.root.WriteFile(filepath.Join(scratch, names[i]), data, 0o600); err != nil {
 			return nil, 0, err
 		}
 	}
-	cmd := exec.CommandContext(ctx, "git", "merge-file", "-p",
+	g := gitRepo{dir: filepath.Join(w.dir, scratch)}
+	out, err := g.run(ctx, nil, "merge-file", "-p",
 		"-L", labels.Ours, "-L", labels.Base, "-L", labels.Theirs,
-		names[0], names[1], names[2])
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+		"--", names[0], names[1], names[2])
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
-		return stdout.Bytes(), 0, nil
+		return out, 0, nil
 	case errors.As(err, &exitErr) && exitErr.ExitCode() > 0 && exitErr.ExitCode() < 128:
-		return stdout.Bytes(), exitErr.ExitCode(), nil
+		return out, exitErr.ExitCode(), nil
 	default:
-		return nil, 0, fmt.Errorf("git merge-file: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return nil, 0, err
 	}
 }
 

@@ -166,7 +166,7 @@ func TestMergeFileYAML(t *testing.T) {
 		path string
 		want Action
 	}{{"values.yaml", ActionMerge}, {".github/workflows/ci.yml", ActionMerge}, {"values.txt", ActionConflict}} {
-		c, err := mergeFile(context.Background(), tt.path, &workFile{data: []byte(ours), mode: 0o644},
+		c, err := mergeFile(context.Background(), scratchWorkTree(t), tt.path, &workFile{data: []byte(ours), mode: 0o644},
 			File{Data: []byte(base), Mode: 0o644}, true, File{Data: []byte(theirs), Mode: 0o644}, true, yamlLabels)
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -17,7 +18,8 @@ import (
 type NewOptions struct {
 	Module   string // module path of the new repository
 	Dir      string // target directory; empty means the module's last element
-	Template string // source spec: built-in name, directory, MODULE@VERSION[//SUBDIR]
+	Template string // source spec: built-in name, directory[@REF], MODULE[@VERSION][//SUBDIR]
+	To       string // version of the template; empty means the spec's, else the newest
 	Answers  AnswerInput
 	NoHooks  bool // skip the template's tasks
 	Trust    bool // run tasks of a template that is not built in
@@ -35,31 +37,50 @@ type NewResult struct {
 	Files    int
 	// SkippedTasks are the tasks not run because the template is not trusted.
 	SkippedTasks [][]string
+	// Committed: the new repository got its first commit. Otherwise
+	// CommitHint, if set, says why not and how to make it.
+	Committed  bool
+	CommitHint string
+	// Warnings are things the user should know about the repository made:
+	// it was made from uncommitted template changes, or it cannot be updated.
+	Warnings []string
 }
 
 // TaskError is a post-generation task that failed. The repository stays in
 // place: it was written before the tasks ran.
 type TaskError struct {
-	Task []string
-	Err  error
+	Task   []string
+	Err    error
+	Dir    string
+	NotRun [][]string // the tasks after it, not run
 }
 
 func (e *TaskError) Error() string {
-	return fmt.Sprintf("task %q failed: %v (the repository was written; fix and rerun the task by hand)", strings.Join(e.Task, " "), e.Err)
+	msg := fmt.Sprintf("task %q failed: %v (the repository was written)", strings.Join(e.Task, " "), e.Err)
+	if len(e.NotRun) > 0 {
+		var rest []string
+		for _, t := range e.NotRun {
+			rest = append(rest, strings.Join(t, " "))
+		}
+		msg += fmt.Sprintf("; not run: %s; fix it, then run them by hand in %s", strings.Join(rest, "; "), e.Dir)
+	}
+	return msg
 }
 
 func (e *TaskError) Unwrap() error { return e.Err }
 
-// Plan is a template opened and answered, ready to render: what New and
-// tests share.
+// Plan is a template opened and answered, ready to render: what New,
+// Update and tests share.
 type Plan struct {
 	Template *Template
 	Manifest *Manifest // nil for a plain Go module
 	Data     map[string]any
 	Answers  map[string]any
+	Paved    string // the paved version templates see
 }
 
-// Prepare opens the template, reads its manifest and resolves the answers.
+// Prepare opens the template at version ("" for the spec's or the newest),
+// reads its manifest and resolves the answers.
 func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
 	if err := module.CheckPath(modPath); err != nil {
 		return nil, fmt.Errorf("invalid module path %q: %w", modPath, err)
@@ -68,11 +89,23 @@ func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion strin
 	if err != nil {
 		return nil, err
 	}
+	return preparePlan(t, modPath, pavedVersion, in)
+}
+
+// preparePlan answers a template's questions: the one prepare path of new
+// and update.
+func preparePlan(t *Template, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
 	m, err := ReadManifest(t.FS)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Template: t, Manifest: m, Data: RenderData(modPath, t, pavedVersion), Answers: map[string]any{}}
+	return planWith(t, m, modPath, pavedVersion, in)
+}
+
+// planWith is preparePlan with the manifest already read.
+func planWith(t *Template, m *Manifest, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
+	var err error
+	p := &Plan{Template: t, Manifest: m, Data: RenderData(modPath, t, pavedVersion), Answers: map[string]any{}, Paved: pavedVersion}
 	if m == nil {
 		if len(in.Set) > 0 || len(in.Given) > 0 {
 			return nil, errors.New("answers given, but the template is a plain Go module with no questions")
@@ -88,6 +121,10 @@ func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion strin
 // ReadManifest reads paved.yaml from a template's root; a template without
 // one is a plain Go module and gets a nil manifest.
 func ReadManifest(fsys fs.FS) (*Manifest, error) {
+	// A link could make paved read a file of the host as the manifest.
+	if fi, err := fs.Lstat(fsys, ManifestName); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (a template's manifest cannot be a link)", ManifestName)
+	}
 	data, err := fs.ReadFile(fsys, ManifestName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -98,28 +135,44 @@ func ReadManifest(fsys fs.FS) (*Manifest, error) {
 	return ParseManifest(ManifestName, data)
 }
 
-// Render renders the plan and adds the answers file.
+// Render renders the plan and adds paved's own files: the answers file
+// and the render lock.
 func (p *Plan) Render(ctx context.Context) ([]File, error) {
-	modPath := p.Data["Module"].(string)
-	files, err := Render(ctx, RenderInput{Template: p.Template, Manifest: p.Manifest, Module: modPath, Data: p.Data})
-	if err != nil {
-		return nil, err
-	}
-	af := &AnswersFile{Template: p.Template.Source, Version: p.Template.Version, Module: modPath, Answers: p.Answers}
-	var questions []Question
-	if p.Manifest != nil {
-		questions = p.Manifest.Questions
-	}
-	data, err := af.Marshal(questions)
+	files, err := p.renderTemplate(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range files {
-		if f.Path == AnswersFileName {
-			return nil, fmt.Errorf("the template has its own %s; paved writes that file", AnswersFileName)
+		if f.Path == AnswersFileName || f.Path == LockFileName {
+			return nil, fmt.Errorf("the template has its own %s; paved writes that file", f.Path)
 		}
 	}
-	return append(files, File{Path: AnswersFileName, Data: data, Mode: 0o644}), nil
+	af := &AnswersFile{Template: p.Template.Source, Version: p.Template.Version, Commit: p.Template.Commit, Module: p.module(), Answers: p.Answers}
+	answers, err := af.Marshal(p.questions())
+	if err != nil {
+		return nil, err
+	}
+	lock, err := newLock(files, p.Answers, p.Paved).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return append(files,
+		File{Path: AnswersFileName, Data: answers, Mode: 0o644},
+		File{Path: LockFileName, Data: lock, Mode: 0o644}), nil
+}
+
+// renderTemplate renders the template's files only.
+func (p *Plan) renderTemplate(ctx context.Context) ([]File, error) {
+	return Render(ctx, RenderInput{Template: p.Template, Manifest: p.Manifest, Module: p.module(), Data: p.Data})
+}
+
+func (p *Plan) module() string { return p.Data["Module"].(string) }
+
+func (p *Plan) questions() []Question {
+	if p.Manifest == nil {
+		return nil
+	}
+	return p.Manifest.Questions
 }
 
 // New creates a repository from a template: it checks the target, resolves
@@ -144,7 +197,21 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 	if spec == "" {
 		spec = "service"
 	}
-	plan, err := Prepare(ctx, opts.Resolver, spec, opts.Module, opts.PavedVersion, opts.Answers)
+	src, version, err := opts.Resolver.Source(spec)
+	if err != nil {
+		return nil, err
+	}
+	if opts.To != "" {
+		if version != "" {
+			return nil, fmt.Errorf("template %s names a version, and --to names %s: give one", spec, opts.To)
+		}
+		version = opts.To
+	}
+	t, err := src.Open(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := preparePlan(t, opts.Module, opts.PavedVersion, opts.Answers)
 	if err != nil {
 		return nil, err
 	}
@@ -155,21 +222,78 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 	if err := WriteTree(ctx, dir, files); err != nil {
 		return nil, err
 	}
-	res := &NewResult{Dir: dir, Template: plan.Template, Answers: plan.Answers, Files: len(files)}
+	res := &NewResult{Dir: dir, Template: t, Answers: plan.Answers, Files: len(files)}
+	res.Warnings = newWarnings(src, t)
 	if plan.Manifest == nil || opts.NoHooks || len(plan.Manifest.Tasks) == 0 {
 		return res, nil
 	}
-	_, builtin := opts.Resolver.Builtins[spec]
-	if !builtin && !opts.Trust {
+	if _, builtin := src.(*builtinSource); !builtin && !opts.Trust {
 		res.SkippedTasks = plan.Manifest.Tasks
 		return res, nil
 	}
-	return res, RunTasks(ctx, dir, plan.Manifest.Tasks, log)
+	if err := RunTasks(ctx, dir, plan.Manifest.Tasks, log); err != nil {
+		return res, err
+	}
+	if err := relock(dir, files, plan); err != nil {
+		return res, err
+	}
+	res.Committed, res.CommitHint = firstCommit(ctx, dir, plan.Template)
+	return res, nil
+}
+
+// newWarnings says what is wrong with the version a repository was made from.
+func newWarnings(src Source, t *Template) []string {
+	dir, ok := src.(*gitDirSource)
+	switch {
+	case !ok:
+		return nil
+	case t.Dirty:
+		return []string{fmt.Sprintf("the template %s has uncommitted changes: the repository was made from them and records version %s; commit and tag the template so that paved update can read this version back", dir.dir, t.Version)}
+	case t.Version == "":
+		return []string{fmt.Sprintf("the template %s is not in a git repository: the repository cannot be updated from it (keep templates in git, with tags)", dir.dir)}
+	}
+	return nil
+}
+
+// relock records in the lock the files the tasks changed (go mod tidy may
+// rewrite go.sum), so that a later update knows them for paved's.
+func relock(dir string, files []File, plan *Plan) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	lock := newLock(files, plan.Answers, plan.Paved)
+	changed := false
+	for _, f := range files {
+		e, ok := lock.Files[f.Path]
+		if !ok || f.Mode&fs.ModeSymlink != 0 {
+			continue
+		}
+		p := f.Path
+		data, err := root.ReadFile(filepath.FromSlash(p))
+		if err != nil {
+			continue // a link, or removed by a task
+		}
+		if d := fileDigest(data, 0); d != e.Rendered {
+			e.Written = d
+			lock.Files[p] = e
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	data, err := lock.Marshal()
+	if err != nil {
+		return err
+	}
+	return root.WriteFile(LockFileName, data, 0o644)
 }
 
 // RunTasks runs commands in dir, in order, stopping at the first failure.
 func RunTasks(ctx context.Context, dir string, tasks [][]string, log io.Writer) error {
-	for _, task := range tasks {
+	for i, task := range tasks {
 		fmt.Fprintf(log, "paved: running %s\n", strings.Join(task, " "))
 		cmd := exec.CommandContext(ctx, task[0], task[1:]...)
 		cmd.Dir = dir
@@ -177,8 +301,42 @@ func RunTasks(ctx context.Context, dir string, tasks [][]string, log io.Writer) 
 		cmd.Stderr = log
 		cmd.Env = os.Environ()
 		if err := cmd.Run(); err != nil {
-			return &TaskError{Task: task, Err: err}
+			return &TaskError{Task: task, Err: err, Dir: dir, NotRun: tasks[i+1:]}
 		}
 	}
 	return nil
+}
+
+// firstCommit commits the new tree when the tasks made dir a git
+// repository without commits, so that the first `paved update` starts from
+// a clean tree. Without a git identity it commits nothing and returns the
+// commands that would.
+func firstCommit(ctx context.Context, dir string, t *Template) (bool, string) {
+	g := gitRepo{dir: dir}
+	top, err := g.run(ctx, nil, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return false, ""
+	}
+	abs, _ := filepath.Abs(dir)
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	if strings.TrimSpace(string(top)) != abs {
+		return false, "" // inside another repository: leave its history alone
+	}
+	if _, err := g.run(ctx, nil, "rev-parse", "--verify", "--quiet", "HEAD"); err == nil {
+		return false, "" // the tasks committed already
+	}
+	msg := "paved: " + t.Source + " " + t.Version
+	hint := fmt.Sprintf("git -C %s add -A && git -C %s commit -m %q", dir, dir, msg)
+	if _, err := g.run(ctx, nil, "var", "GIT_COMMITTER_IDENT"); err != nil {
+		return false, "git has no identity (git config --global user.name/user.email); then make the first commit: " + hint
+	}
+	if _, err := g.runWorkTree(ctx, nil, "add", "-A"); err != nil {
+		return false, fmt.Sprintf("git add failed (%v); make the first commit: %s", err, hint)
+	}
+	if _, err := g.runWorkTree(ctx, nil, "commit", "--quiet", "--no-verify", "-m", msg); err != nil {
+		return false, fmt.Sprintf("git commit failed (%v); make the first commit: %s", err, hint)
+	}
+	return true, ""
 }

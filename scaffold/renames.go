@@ -157,25 +157,45 @@ func similarity(src, dst map[uint64]int, srcSize, dstSize int) float64 {
 // this tree: the team has a file of its own at the new path (both merge as
 // any other path), or deleted the old one (it stays deleted, and the new
 // path is not added).
-func renameChanges(ctx context.Context, dir, from, to string, base, theirs File, labels MergeLabels) ([]Change, error) {
-	atNew, err := readWorkFile(dir, to)
+func renameChanges(ctx context.Context, w *workTree, from, to string, base, theirs File, labels MergeLabels) ([]Change, error) {
+	atNew, err := w.read(to)
 	if err != nil || atNew != nil {
 		return nil, err
 	}
-	ours, err := readWorkFile(dir, from)
-	if err != nil {
+	ours, err := w.read(from)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if ours == nil {
+	case ours == nil:
 		return []Change{}, nil
+	case ours.mode == fs.ModeDir:
+		return nil, nil
 	}
-	return mergeRename(ctx, from, to, ours, base, theirs, labels)
+	return mergeRename(ctx, w, from, to, ours, base, theirs, labels)
+}
+
+// keepBlockedRenames keeps the old file of a rename whose new path the
+// work tree blocks (settleTypeChanges made it a conflict): nothing of the
+// team's is removed that was not written elsewhere.
+func keepBlockedRenames(changes []Change) []Change {
+	blocked := map[string]bool{}
+	for i := range changes {
+		if c := &changes[i]; c.From != "" && c.Action == ActionConflict {
+			blocked[c.From] = true
+			c.Why += "; the template renamed " + c.From + " to it, and " + c.From + " stays"
+			c.From = ""
+		}
+	}
+	if len(blocked) == 0 {
+		return changes
+	}
+	return slices.DeleteFunc(changes, func(c Change) bool { return c.Action == ActionRemove && blocked[c.Path] })
 }
 
 // mergeRename merges the team's copy of a renamed file into its new path.
 // ours is the team's file at the old path; the team has nothing at the new.
-func mergeRename(ctx context.Context, from, to string, ours *workFile, base, theirs File, labels MergeLabels) ([]Change, error) {
-	c, err := mergeFile(ctx, to, ours, base, true, theirs, true, labels)
+func mergeRename(ctx context.Context, w *workTree, from, to string, ours *workFile, base, theirs File, labels MergeLabels) ([]Change, error) {
+	c, err := mergeFile(ctx, w, to, ours, base, true, theirs, true, labels)
 	if err != nil {
 		return nil, err
 	}

@@ -125,7 +125,7 @@ func TestUpdateFollowsRename(t *testing.T) {
 	want := map[string]string{
 		"docs/user-guide.md": "renamed docs/guide.md", "docs/guide.md": "removed ",
 		"notes.txt": "conflict ", "notes/notes.txt": "added ",
-		"mine.txt": "removed ", "mine2.txt": "conflict ", AnswersFileName: "updated ",
+		"mine.txt": "removed ", "mine2.txt": "conflict ", AnswersFileName: "updated ", LockFileName: "updated ",
 	}
 	if diff := cmp.Diff(want, actions); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
@@ -135,4 +135,31 @@ func TestUpdateFollowsRename(t *testing.T) {
 func removeFile(t *testing.T, dir, name string) {
 	t.Helper()
 	scaffoldtest.Git(t, dir, "rm", "-q", filepath.ToSlash(name))
+}
+
+// TestRenameBlockedByTeamFile: the template renames a file into a
+// directory where the team has a file; the new path cannot be written, so
+// the old file, with the team's edit, stays.
+func TestRenameBlockedByTeamFile(t *testing.T) {
+	w := scratchWorkTree(t)
+	content := "one\ntwo\nthree\n"
+	scaffoldtest.WriteTree(t, w.dir, map[string]string{"old.txt": content + "the team's\n", "moved": "the team's file\n"})
+	changes, err := MergeTree(context.Background(), w,
+		[]File{{Path: "old.txt", Data: []byte(content), Mode: 0o644}},
+		[]File{{Path: "moved/new.txt", Data: []byte(content), Mode: 0o644}},
+		MergeLabels{"yours", "base", "theirs"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		if c.Path == "old.txt" {
+			t.Errorf("old.txt: %s, although its new path is blocked", c.Action)
+		}
+		if c.Path == "moved/new.txt" && (c.Action != ActionConflict || c.Kind != ConflictType || c.From != "") {
+			t.Errorf("moved/new.txt: %s %s from %q: %s", c.Action, c.Kind, c.From, c.Why)
+		}
+	}
+	if len(changes) != 1 {
+		t.Errorf("changes: %+v", changes)
+	}
 }

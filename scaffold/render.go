@@ -21,6 +21,8 @@ type File struct {
 	Data []byte
 	Mode fs.FileMode // 0o644 or 0o755; for a symbolic link, fs.ModeSymlink
 	Link string      // target of a symbolic link, relative
+	// Source is the template file it was rendered from, for errors.
+	Source string
 }
 
 // RenderInput is what a template is rendered with.
@@ -60,10 +62,15 @@ func Render(ctx context.Context, in RenderInput) ([]File, error) {
 		if name == "." {
 			return nil
 		}
-		if d.IsDir() {
-			if d.Name() == ".git" {
+		if d.Name() == ".git" {
+			// The template repository's own git metadata (a directory, or a
+			// file in a linked work tree) is never part of the template.
+			if d.IsDir() {
 				return fs.SkipDir
 			}
+			return nil
+		}
+		if d.IsDir() {
 			return nil
 		}
 		if !r.plain && name == ManifestName {
@@ -82,8 +89,11 @@ func Render(ctx context.Context, in RenderInput) ([]File, error) {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
-			return nil, fmt.Errorf("two template files render to %s", files[i].Path)
+			return nil, fmt.Errorf("%s and %s both render to %s", files[i-1].Source, files[i].Source, files[i].Path)
 		}
+	}
+	if err := CheckTree(files); err != nil {
+		return nil, err
 	}
 	if err := rewriteModulePath(files, in.Module); err != nil {
 		return nil, err
@@ -114,10 +124,7 @@ func (r *renderer) file(fsys fs.FS, name string, d fs.DirEntry) (f File, keep bo
 		if err != nil {
 			return File{}, false, err
 		}
-		if path.IsAbs(target) || !validTemplatePath(path.Join(path.Dir(out), target)) {
-			return File{}, false, fmt.Errorf("%s: symbolic link to %s leaves the repository", name, target)
-		}
-		return File{Path: out, Mode: fs.ModeSymlink, Link: target}, true, nil
+		return File{Path: out, Mode: fs.ModeSymlink, Link: target, Source: name}, true, nil
 	}
 	if !d.Type().IsRegular() {
 		return File{}, false, fmt.Errorf("%s: not a regular file or link", name)
@@ -136,14 +143,14 @@ func (r *renderer) file(fsys fs.FS, name string, d fs.DirEntry) (f File, keep bo
 	}
 	if !r.plain && strings.HasSuffix(out, ".tmpl") {
 		out = strings.TrimSuffix(out, ".tmpl")
-		if !validTemplatePath(out) {
-			return File{}, false, fmt.Errorf("%s: renders to the empty name", name)
+		if err := CheckPath(out); err != nil {
+			return File{}, false, fmt.Errorf("%s: %w", name, err)
 		}
 		if data, err = r.execute(name, string(data)); err != nil {
 			return File{}, false, err
 		}
 	}
-	return File{Path: out, Data: data, Mode: mode}, true, nil
+	return File{Path: out, Data: data, Mode: mode, Source: name}, true, nil
 }
 
 // wanted applies exclude and files rules to a template path.
@@ -186,22 +193,97 @@ func (r *renderer) outputPath(name string) (string, bool, error) {
 	if best != "" {
 		out = r.m.Rename[best] + strings.TrimPrefix(name, best)
 	}
+	if strings.HasPrefix(out, "/") {
+		return "", false, fmt.Errorf("%s: %w", name, &PathError{Path: out, Rule: "absolute path (from rename)"})
+	}
 	if strings.Contains(out, r.m.Delims[0]) {
-		rendered, err := renderString(r.m, "path "+name, out, r.data)
-		if err != nil {
+		rendered, keep, err := r.renderPath(name, out)
+		if err != nil || !keep {
 			return "", false, err
 		}
 		out = rendered
 	}
-	for seg := range strings.SplitSeq(out, "/") {
-		if seg == "" {
-			return "", false, nil
-		}
-	}
-	if !validTemplatePath(out) {
-		return "", false, fmt.Errorf("%s: output path %q leaves the repository", name, out)
+	if err := CheckPath(out); err != nil {
+		return "", false, fmt.Errorf("%s: %w", name, err)
 	}
 	return out, true, nil
+}
+
+// renderPath renders a path's segments one by one where the template's
+// actions allow it (no action spans a "/"), so that an answer can neither
+// drop a file by accident nor turn a segment into an absolute path: a
+// segment that renders empty drops the file; one that renders with a
+// leading or trailing "/" is an error. A path whose actions span segments
+// is rendered whole, and an empty segment in it drops the file.
+func (r *renderer) renderPath(name, p string) (string, bool, error) {
+	segs, ok := splitOutsideActions(p, r.m.Delims)
+	if !ok {
+		rendered, err := renderString(r.m, "path "+name, p, r.data)
+		if err != nil {
+			return "", false, err
+		}
+		for seg := range strings.SplitSeq(rendered, "/") {
+			if seg == "" {
+				return "", false, nil
+			}
+		}
+		return rendered, true, nil
+	}
+	out := make([]string, 0, len(segs))
+	for _, seg := range segs {
+		if strings.Contains(seg, r.m.Delims[0]) {
+			rendered, err := renderString(r.m, "path "+name, seg, r.data)
+			if err != nil {
+				return "", false, err
+			}
+			if rendered == "" {
+				return "", false, nil
+			}
+			if strings.HasPrefix(rendered, "/") || strings.HasSuffix(rendered, "/") {
+				return "", false, fmt.Errorf("%s: %w", name, &PathError{Path: rendered, Rule: "a path segment renders with a leading or trailing / (an absolute path from an answer?)"})
+			}
+			seg = rendered
+		}
+		out = append(out, seg)
+	}
+	return strings.Join(out, "/"), true, nil
+}
+
+// splitOutsideActions splits a path at the slashes outside template
+// actions; ok is false when an action is unclosed or a segment holds only
+// part of a control structure (an if or range that spans a "/").
+func splitOutsideActions(p string, delims [2]string) (segs []string, ok bool) {
+	start, depth := 0, 0
+	for i := 0; i < len(p); {
+		switch {
+		case strings.HasPrefix(p[i:], delims[0]):
+			end := strings.Index(p[i+len(delims[0]):], delims[1])
+			if end < 0 {
+				return nil, false
+			}
+			action := strings.TrimSpace(strings.Trim(p[i+len(delims[0]):i+len(delims[0])+end], "-"))
+			switch word, _, _ := strings.Cut(action, " "); word {
+			case "if", "range", "with", "block", "define":
+				depth++
+			case "end":
+				depth--
+			}
+			i += len(delims[0]) + end + len(delims[1])
+		case p[i] == '/':
+			if depth != 0 {
+				return nil, false
+			}
+			segs = append(segs, p[start:i])
+			start = i + 1
+			i++
+		default:
+			i++
+		}
+	}
+	if depth != 0 {
+		return nil, false
+	}
+	return append(segs, p[start:]), true
 }
 
 func (r *renderer) execute(name, text string) ([]byte, error) {

@@ -3,13 +3,13 @@ package scaffold
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -18,24 +18,59 @@ import (
 // Template is a template's files and where they came from.
 type Template struct {
 	FS fs.FS
-	// Source is what the user named, normalised: "service" for a built-in,
-	// an absolute directory, or MODULE[//SUBDIR] for a module template.
+	// Source is what the answers file records: "service" for a built-in, an
+	// absolute directory, or MODULE[//SUBDIR] for a module template.
 	Source string
-	// Version is the resolved version: paved's version for a built-in, `git
-	// describe` for a local directory in git, the module version otherwise.
+	// Version names the revision: paved's release (or development digest)
+	// for a built-in, the describe name of the commit for a git directory,
+	// the module version otherwise. "" for a directory outside git.
 	Version string
+	// Commit is the full hash of a git directory template's revision.
+	Commit string
+	// Dirty: read from a git working tree with uncommitted changes.
+	Dirty bool
 }
+
+// Source is where templates come from: the built-in ones, a local git
+// directory, a Go module. Versions are the source's own names; every
+// version it returns names one immutable revision.
+type Source interface {
+	// Spec is the source as the answers file records it.
+	Spec() string
+	// Open reads the template at version; "" means the newest.
+	Open(ctx context.Context, version string) (*Template, error)
+	// Latest names the newest version, the one `new`, `check`, `diff` and
+	// `update` all mean when none is given.
+	Latest(ctx context.Context) (string, error)
+	// Newer reports whether version candidate is newer than current.
+	Newer(ctx context.Context, current, candidate string) (bool, error)
+}
+
+// ErrVersionUnavailable means a template version cannot be read back, e.g.
+// a release of paved that the module proxy does not serve.
+var ErrVersionUnavailable = errors.New("template version unavailable")
 
 // Builtins is the set of templates compiled into paved, by name.
 type Builtins map[string]fs.FS
 
-// Resolver opens templates by the source spec a user gives to --template.
+// Resolver turns source specs into Sources. cmd/paved hands it the
+// built-in templates and paved's version; the engine hard-codes neither.
 type Resolver struct {
 	Builtins Builtins
-	// BuiltinVersion is recorded as the version of built-in templates.
+	// BuiltinVersion is paved's release version, or "" / "(devel)" for a
+	// development build, whose built-in templates are then named by digest.
 	BuiltinVersion string
 	// Env is the environment for the go and git commands; nil means os.Environ().
 	Env []string
+	// Limits caps what is read of a template; zero means DefaultReadLimits.
+	Limits ReadLimits
+}
+
+func (r *Resolver) limits() ReadLimits {
+	if r.Limits == (ReadLimits{}) {
+		return DefaultReadLimits
+	}
+	return r.Limits
 }
 
 // SourceKind says how a template source spec is read.
@@ -52,13 +87,14 @@ type ParsedSource struct {
 	Kind    SourceKind
 	Name    string // built-in name or directory
 	Module  string // module path, for SourceModule
-	Version string // module version query, for SourceModule
+	Version string // version asked for in the spec (@VERSION); "" for the newest
 	Subdir  string // directory inside the module, for SourceModule
 }
 
-// ParseSource classifies a --template value: a built-in name, a local
-// directory (starts with ".", "/" or "~", or names an existing directory), or
-// MODULE@VERSION[//SUBDIR].
+// ParseSource classifies a template source: what --template takes and what
+// the answers file records. A built-in name; a local directory (starts
+// with ".", "/" or names an existing directory), optionally DIR@REF; or
+// MODULE[@VERSION][//SUBDIR] (no version means the newest, as gonew).
 func ParseSource(spec string, builtins Builtins) (ParsedSource, error) {
 	if spec == "" {
 		return ParsedSource{}, errors.New("empty template source")
@@ -67,14 +103,24 @@ func ParseSource(spec string, builtins Builtins) (ParsedSource, error) {
 		return ParsedSource{Kind: SourceBuiltin, Name: spec}, nil
 	}
 	if strings.HasPrefix(spec, ".") || filepath.IsAbs(spec) {
-		return ParsedSource{Kind: SourceDir, Name: spec}, nil
+		dir, ref := spec, ""
+		if i := strings.LastIndexByte(spec, '@'); i > 0 && !strings.Contains(spec[i:], "/") {
+			if fi, err := os.Stat(spec); err != nil || !fi.IsDir() {
+				dir, ref = spec[:i], spec[i+1:]
+			}
+		}
+		return ParsedSource{Kind: SourceDir, Name: dir, Version: ref}, nil
 	}
-	if modAndVersion, subdir, hasSub := strings.Cut(spec, "//"); strings.Contains(modAndVersion, "@") {
-		mod, version, _ := strings.Cut(modAndVersion, "@")
+	modAndVersion, subdir, hasSub := strings.Cut(spec, "//")
+	mod, version, hasVersion := strings.Cut(modAndVersion, "@")
+	if hasVersion || hasSub || module.CheckPath(mod) == nil && !dirExists(spec) {
 		if err := module.CheckPath(mod); err != nil {
+			if !hasVersion && !hasSub {
+				return ParsedSource{}, unknownTemplate(spec, builtins)
+			}
 			return ParsedSource{}, fmt.Errorf("template %s: %w", spec, err)
 		}
-		if version == "" {
+		if hasVersion && version == "" {
 			return ParsedSource{}, fmt.Errorf("template %s: empty version after @", spec)
 		}
 		if hasSub && !validTemplatePath(subdir) {
@@ -82,88 +128,90 @@ func ParseSource(spec string, builtins Builtins) (ParsedSource, error) {
 		}
 		return ParsedSource{Kind: SourceModule, Module: mod, Version: version, Subdir: subdir}, nil
 	}
-	if fi, err := os.Stat(spec); err == nil && fi.IsDir() {
+	if dirExists(spec) {
 		return ParsedSource{Kind: SourceDir, Name: spec}, nil
 	}
+	return ParsedSource{}, unknownTemplate(spec, builtins)
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func unknownTemplate(spec string, builtins Builtins) error {
 	names := make([]string, 0, len(builtins))
 	for n := range builtins {
 		names = append(names, n)
 	}
-	return ParsedSource{}, fmt.Errorf(
-		"unknown template %q: want a built-in (%s), a directory (./path), or MODULE@VERSION[//SUBDIR]",
+	slices.Sort(names)
+	return fmt.Errorf(
+		"unknown template %q: want a built-in (%s), a directory (./path), or MODULE[@VERSION][//SUBDIR]",
 		spec, strings.Join(names, ", "))
 }
 
-// Open resolves spec to a Template.
-func (r *Resolver) Open(ctx context.Context, spec string) (*Template, error) {
-	src, err := ParseSource(spec, r.Builtins)
+// Source resolves a spec to its Source and the version the spec asks for
+// ("" when it names none).
+func (r *Resolver) Source(spec string) (Source, string, error) {
+	p, err := ParseSource(spec, r.Builtins)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	switch src.Kind {
+	switch p.Kind {
 	case SourceBuiltin:
-		return &Template{FS: r.Builtins[src.Name], Source: src.Name, Version: r.BuiltinVersion}, nil
+		return r.builtinSource(p.Name), "", nil
 	case SourceDir:
-		return r.openDir(ctx, src.Name)
+		abs, err := filepath.Abs(p.Name)
+		if err != nil {
+			return nil, "", err
+		}
+		g := r.git(abs)
+		g.known = map[string]string{}
+		return &gitDirSource{dir: abs, git: g, limits: r.limits()}, p.Version, nil
 	default:
-		return r.openModule(ctx, src)
+		return &moduleSource{r: r, mod: p.Module, subdir: p.Subdir}, p.Version, nil
 	}
 }
 
-func (r *Resolver) openDir(ctx context.Context, dir string) (*Template, error) {
-	abs, err := filepath.Abs(dir)
+// Open resolves spec to a Template at the version the spec names, or the newest.
+func (r *Resolver) Open(ctx context.Context, spec string) (*Template, error) {
+	src, version, err := r.Source(spec)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, fmt.Errorf("template directory %s: %w", dir, err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("template %s is not a directory", dir)
-	}
-	t := &Template{FS: os.DirFS(abs), Source: abs}
-	// A directory outside git, or in a repository without commits, has no version.
-	if out, err := r.run(ctx, abs, "git", "describe", "--tags", "--always"); err == nil {
-		t.Version = strings.TrimSpace(string(out))
-	}
-	return t, nil
+	return src.Open(ctx, version)
 }
 
-// goModDownload is the part of `go mod download -json` output we read.
-type goModDownload struct {
-	Path    string
-	Version string
-	Dir     string
-	Error   string
+// OpenVersion reads the template that source (as recorded in
+// .paved-answers.yaml) had at version.
+func (r *Resolver) OpenVersion(ctx context.Context, source, version string) (*Template, error) {
+	src, _, err := r.Source(source)
+	if err != nil {
+		return nil, err
+	}
+	return src.Open(ctx, version)
 }
 
-func (r *Resolver) openModule(ctx context.Context, src ParsedSource) (*Template, error) {
-	out, err := r.goOutsideModule(ctx, "mod", "download", "-json", src.Module+"@"+src.Version)
-	var dl goModDownload
-	if jsonErr := json.Unmarshal(out, &dl); jsonErr != nil {
-		if err != nil {
-			return nil, fmt.Errorf("go mod download %s@%s: %w", src.Module, src.Version, err)
-		}
-		return nil, fmt.Errorf("go mod download %s@%s: reading its output: %w", src.Module, src.Version, jsonErr)
-	}
-	if dl.Error != "" {
-		return nil, fmt.Errorf("template %s@%s: %s", src.Module, src.Version, dl.Error)
-	}
+// Latest names the newest version of a recorded source.
+func (r *Resolver) Latest(ctx context.Context, source string) (string, error) {
+	src, _, err := r.Source(source)
 	if err != nil {
-		return nil, fmt.Errorf("go mod download %s@%s: %w", src.Module, src.Version, err)
+		return "", err
 	}
-	root := dl.Dir
-	source := src.Module
-	if src.Subdir != "" {
-		root = filepath.Join(dl.Dir, filepath.FromSlash(src.Subdir))
-		source += "//" + src.Subdir
-		if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("template %s@%s: no directory %s in the module", src.Module, dl.Version, src.Subdir)
-		}
-	}
-	return &Template{FS: os.DirFS(root), Source: source, Version: dl.Version}, nil
+	return src.Latest(ctx)
 }
+
+// IsNewer reports whether version candidate of source is newer than current.
+func (r *Resolver) IsNewer(ctx context.Context, source, current, candidate string) (bool, error) {
+	src, _, err := r.Source(source)
+	if err != nil {
+		return false, err
+	}
+	return src.Newer(ctx, current, candidate)
+}
+
+// git is the hardened git runner for a template repository at dir.
+func (r *Resolver) git(dir string) gitRepo { return gitRepo{dir: dir, env: r.Env} }
 
 // goOutsideModule runs the go command in an empty directory, so that the
 // user's current go.mod plays no part.
@@ -173,13 +221,7 @@ func (r *Resolver) goOutsideModule(ctx context.Context, args ...string) ([]byte,
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	return r.run(ctx, tmp, "go", args...)
-}
-
-// run runs a command in dir and returns its standard output; a failure's
-// error carries the command's standard error.
-func (r *Resolver) run(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
-	return runCommand(ctx, dir, r.Env, nil, name, args...)
+	return runCommand(ctx, tmp, r.Env, nil, "go", args...)
 }
 
 // runCommand runs a command in dir with env (nil: paved's own) and stdin,

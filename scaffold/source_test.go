@@ -70,8 +70,12 @@ func TestOpenLocalDir(t *testing.T) {
 	scaffoldtest.WriteTree(t, dir, map[string]string{"more": "x"})
 	scaffoldtest.Git(t, dir, "add", ".")
 	scaffoldtest.Git(t, dir, "commit", "-qm", "two")
-	if tmpl, err = r.Open(context.Background(), dir); err != nil || !strings.HasPrefix(tmpl.Version, "v1.0.0-1-g") {
+	// The newest version is the newest tag; a commit past it is named by describe.
+	if tmpl, err = r.Open(context.Background(), dir); err != nil || tmpl.Version != "v1.0.0" {
 		t.Errorf("after tag: version %q, %v", tmpl.Version, err)
+	}
+	if tmpl, err = r.Open(context.Background(), dir+"@HEAD"); err != nil || !strings.HasPrefix(tmpl.Version, "v1.0.0-1-g") || len(tmpl.Commit) != 40 {
+		t.Errorf("at HEAD: version %q commit %q, %v", tmpl.Version, tmpl.Commit, err)
 	}
 	if _, err := fs.Stat(tmpl.FS, "paved.yaml"); err != nil {
 		t.Error(err)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,12 +18,13 @@ import (
 
 // UpdateOptions is what `paved update` (and `paved diff`) is asked to do.
 type UpdateOptions struct {
-	Dir        string
-	To         string // target version; empty means the newest
-	DryRun     bool   // print the diff, touch nothing
-	AllowDirty bool
-	Trust      bool // run migrations
-	Answers    AnswerInput
+	Dir            string
+	To             string // target version; empty means the newest
+	DryRun         bool   // print the diff, touch nothing
+	AllowDirty     bool
+	AllowDowngrade bool // let To name a version older than the recorded one
+	Trust          bool // run migrations
+	Answers        AnswerInput
 	// PavedVersion is paved's own version, visible to templates as .Paved.Version.
 	PavedVersion string
 	Resolver     *Resolver
@@ -37,14 +38,31 @@ type UpdateOptions struct {
 type UpdateResult struct {
 	From, To string
 	Changes  []Change
-	// TwoWay is set when the recorded version could not be read back, so
-	// every file that differs from the template was marked a conflict.
-	TwoWay     bool
-	TwoWayWhy  string
-	Finished   bool       // an interrupted update was finished first
-	Migrations [][]string // run, or skipped without --trust
-	Skipped    bool       // migrations skipped for want of --trust
-	Dropped    []string   // recorded answers to questions the template no longer asks
+	// TwoWay is set when the recorded version could not be read back and no
+	// lock says which files are paved's: every file that differs from the
+	// template was marked a conflict.
+	TwoWay    bool
+	TwoWayWhy string
+	// LockFallback is set when the recorded version could not be read back,
+	// and the lock told which files the team never changed: those took the
+	// template's new version.
+	LockFallback bool
+	Finished     bool       // an interrupted update was finished first
+	Migrations   [][]string // run, or skipped without --trust
+	Skipped      bool       // migrations skipped for want of --trust
+	Dropped      []string   // recorded answers to questions the template no longer asks
+	// Edited lists answers changed by hand in the answers file since paved
+	// last rendered: applied as answer changes.
+	Edited []string
+	// NewQuestions are the questions the target version asks for the first
+	// time, with the answers they got.
+	NewQuestions []NewQuestion
+}
+
+// NewQuestion is a question new in an update's target version.
+type NewQuestion struct {
+	Name   string
+	Answer any
 }
 
 // Conflicts lists the paths with conflicts.
@@ -60,167 +78,436 @@ func (r *UpdateResult) Conflicts() []string {
 
 // ReadAnswers reads the answers file of a generated repository.
 func ReadAnswers(dir string) (*AnswersFile, error) {
-	name := filepath.Join(dir, AnswersFileName)
-	data, err := os.ReadFile(name)
+	w, err := openWorkTree(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return readAnswers(w)
+}
+
+// readAnswers reads the answers file through the work tree's root: it may
+// be a link, but not to a file outside the repository.
+func readAnswers(w *workTree) (*AnswersFile, error) {
+	data, err := w.root.ReadFile(AnswersFileName)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: not a repository made by paved (no %s)", dir, AnswersFileName)
+		return nil, fmt.Errorf("%s: not a repository made by paved (no %s)", w.dir, AnswersFileName)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return ParseAnswersFile(name, data)
+	return ParseAnswersFile(filepath.Join(w.dir, AnswersFileName), data)
+}
+
+// readLock reads the render lock; nil when the repository has none (made by
+// a paved before locks).
+func readLock(w *workTree) (*Lock, error) {
+	data, err := w.root.ReadFile(LockFileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseLock(filepath.Join(w.dir, LockFileName), data)
+}
+
+// updateRun is one update, carried through its steps.
+type updateRun struct {
+	opts UpdateOptions
+	log  io.Writer
+	w    *workTree
+	res  *UpdateResult
+	done bool // a step finished the update early
+
+	af   *AnswersFile
+	lock *Lock
+	src  Source
+
+	target, baseT     *Template
+	targetM, baseM    *Manifest
+	baseWhy           error // why the recorded version cannot be read
+	newPlan           *Plan
+	baseAnswers       map[string]any
+	theirs, base      []File
+	staged, committed bool
 }
 
 // Update brings the repository at opts.Dir to a template version by a
 // three-way merge of the template's change into the working tree.
 func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
-	log := opts.Log
-	if log == nil {
-		log = io.Discard
+	u := &updateRun{opts: opts, log: opts.Log, res: &UpdateResult{}}
+	if u.log == nil {
+		u.log = io.Discard
 	}
-	res := &UpdateResult{}
-	if !opts.DryRun {
-		finished, err := finishInterrupted(opts.Dir)
-		if err != nil {
-			return nil, err
+	w, err := openWorkTree(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	u.w = w
+	defer func() {
+		if u.staged && !u.committed {
+			_ = w.root.RemoveAll(stagingDir)
 		}
-		if finished {
-			// That update is what the user asked for; another would start
-			// from a tree the user has not seen yet.
-			fmt.Fprintln(log, "paved: finished an update that was interrupted; review it, then run paved update again if needed")
-			af, err := ReadAnswers(opts.Dir)
-			if err != nil {
-				return nil, err
+	}()
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"finish an interrupted update", u.finishInterrupted},
+		{"read the record", u.readRecord},
+		{"check the work tree", u.checkClean},
+		{"choose the target version", u.chooseTarget},
+		{"open the recorded version", u.openBase},
+		{"check the answers", u.checkAnswers},
+		{"render the target version", u.renderTarget},
+		{"render the recorded version", u.renderBase},
+		{"merge", u.merge},
+		{"record", u.record},
+		{"apply", u.apply},
+		{"run migrations", u.migrate},
+	}
+	for _, step := range steps {
+		if err := step.run(ctx); err != nil {
+			if step.name == "run migrations" {
+				return u.res, err // applied: the result stands
 			}
-			return &UpdateResult{From: af.Version, To: af.Version, Finished: true}, nil
-		}
-	}
-	af, err := ReadAnswers(opts.Dir)
-	if err != nil {
-		return nil, err
-	}
-	if !opts.AllowDirty && !opts.DryRun {
-		if err := checkClean(ctx, opts.Dir); err != nil {
 			return nil, err
 		}
-	}
-	r := opts.Resolver
-	res.From, res.To = af.Version, opts.To
-	if res.To == "" {
-		if res.To, err = r.Latest(ctx, af.Template); err != nil {
-			return nil, fmt.Errorf("finding the newest version of %s: %w", af.Template, err)
+		if u.done {
+			break
 		}
 	}
-
-	newT, err := r.OpenVersion(ctx, af.Template, res.To)
-	if err != nil {
-		return nil, err
-	}
-	newPlan, err := planFor(newT, af, opts.Answers, opts.PavedVersion)
-	if err != nil {
-		return nil, err
-	}
-	res.Dropped = newPlan.dropped
-	theirs, err := Render(ctx, RenderInput{Template: newT, Manifest: newPlan.Manifest, Module: af.Module, Data: newPlan.Data})
-	if err != nil {
-		return nil, fmt.Errorf("rendering %s %s: %w", af.Template, res.To, err)
-	}
-
-	var base []File
-	baseT, err := r.OpenVersion(ctx, af.Template, af.Version)
-	switch {
-	case errors.Is(err, ErrVersionUnavailable):
-		res.TwoWay, res.TwoWayWhy = true, err.Error()
-		fmt.Fprintf(log, "paved: %v\npaved: updating two-way: every file that differs from the template is marked a conflict\n", err)
-	case err != nil:
-		return nil, err
-	default:
-		basePavedVersion := opts.PavedVersion
-		if _, builtin := r.Builtins[af.Template]; builtin {
-			basePavedVersion = af.Version // the paved that made it carried this template
-		}
-		basePlan, err := planFor(baseT, af, AnswerInput{}, basePavedVersion)
-		if err != nil {
-			return nil, fmt.Errorf("the recorded version %s: %w", af.Version, err)
-		}
-		base, err = Render(ctx, RenderInput{Template: baseT, Manifest: basePlan.Manifest, Module: af.Module, Data: basePlan.Data})
-		if err != nil {
-			return nil, fmt.Errorf("rendering the recorded version %s: %w", af.Version, err)
-		}
-	}
-
-	labels := MergeLabels{Ours: "yours", Base: "template " + af.Version, Theirs: "template " + res.To}
-	res.Changes, err = MergeTree(ctx, opts.Dir, base, theirs, labels, res.TwoWay)
-	if err != nil {
-		return nil, err
-	}
-	newAF := &AnswersFile{Template: af.Template, Version: res.To, Module: af.Module, Answers: newPlan.Answers, Verify: af.Verify}
-	var questions []Question
-	if newPlan.Manifest != nil {
-		questions = newPlan.Manifest.Questions
-	}
-	answersData, err := newAF.Marshal(questions)
-	if err != nil {
-		return nil, err
-	}
-	oldAnswers, _ := os.ReadFile(filepath.Join(opts.Dir, AnswersFileName))
-	if !bytes.Equal(oldAnswers, answersData) {
-		res.Changes = append(res.Changes, Change{Path: AnswersFileName, Action: ActionUpdate, Data: answersData, Mode: 0o644, Old: oldAnswers})
-	}
-	if newPlan.Manifest != nil {
-		res.Migrations = migrationsBetween(newPlan.Manifest.Migrations, af.Version, res.To)
-	}
-
-	if opts.DryRun {
-		return res, writeDiff(opts.Diff, res.Changes)
-	}
-	if err := applyChanges(opts.applier, opts.Dir, res.Changes); err != nil {
-		return nil, err
-	}
-	if err := markConflicts(ctx, opts.Dir, res.Changes); err != nil {
-		return res, fmt.Errorf("marking conflicts in the git index: %w", err)
-	}
-	if len(res.Migrations) > 0 {
-		if !opts.Trust {
-			res.Skipped = true
-		} else if err := RunTasks(ctx, opts.Dir, res.Migrations, log); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return u.res, nil
 }
 
-// updatePlan is a template version with the repository's answers.
-type updatePlan struct {
-	*Plan
-	dropped []string
+func (u *updateRun) finishInterrupted(ctx context.Context) error {
+	if u.opts.DryRun {
+		if _, err := u.w.root.Lstat(stagingDir); err == nil {
+			return fmt.Errorf("%s exists: an update was interrupted; run paved update to finish it first", filepath.Join(u.opts.Dir, stagingDir))
+		}
+		return nil
+	}
+	conflicts, finished, err := finishInterrupted(ctx, u.w)
+	if err != nil || !finished {
+		return err
+	}
+	// That update is what the user asked for; another would start from a
+	// tree the user has not seen yet.
+	fmt.Fprintln(u.log, "paved: finished an update that was interrupted; review it, then run paved update again if needed")
+	af, err := readAnswers(u.w)
+	if err != nil {
+		return err
+	}
+	u.res = &UpdateResult{From: af.Version, To: af.Version, Finished: true}
+	for _, p := range conflicts {
+		u.res.Changes = append(u.res.Changes, Change{Path: p, Action: ActionConflict, Why: "conflict of the interrupted update"})
+	}
+	u.done = true
+	return nil
 }
 
-// planFor answers a template version's questions from the recorded answers,
-// plus in (--set, prompts for questions new in this version).
-func planFor(t *Template, af *AnswersFile, in AnswerInput, pavedVersion string) (*updatePlan, error) {
-	m, err := ReadManifest(t.FS)
+func (u *updateRun) readRecord(context.Context) error {
+	var err error
+	if u.af, err = readAnswers(u.w); err != nil {
+		return err
+	}
+	if u.lock, err = readLock(u.w); err != nil {
+		return err
+	}
+	u.src, _, err = u.opts.Resolver.Source(u.af.Template)
+	u.res.From = u.af.Version
+	return err
+}
+
+func (u *updateRun) checkClean(ctx context.Context) error {
+	if u.opts.AllowDirty || u.opts.DryRun {
+		return nil
+	}
+	return checkClean(ctx, u.opts.Dir)
+}
+
+// recordedRev is the recorded version as its source can read it back: the
+// commit for a git template, the version otherwise.
+func (u *updateRun) recordedRev() string {
+	if u.af.Commit != "" {
+		return u.af.Commit
+	}
+	return strings.TrimSuffix(u.af.Version, "-dirty")
+}
+
+func (u *updateRun) chooseTarget(ctx context.Context) error {
+	to := u.opts.To
+	if to == "" {
+		latest, err := u.src.Latest(ctx)
+		if err != nil {
+			return fmt.Errorf("finding the newest version of %s: %w", u.af.Template, err)
+		}
+		to = latest
+	}
+	t, err := u.src.Open(ctx, to)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	p := &updatePlan{Plan: &Plan{Template: t, Manifest: m, Data: RenderData(af.Module, t, pavedVersion), Answers: map[string]any{}}}
-	if m == nil {
-		return p, nil
+	u.target, u.res.To = t, t.Version
+	rev := t.Version
+	if t.Commit != "" {
+		rev = t.Commit
 	}
+	if rev == u.recordedRev() || t.Version == u.af.Version {
+		return nil
+	}
+	newer, err := u.src.Newer(ctx, u.recordedRev(), rev)
+	if err != nil {
+		if u.opts.To != "" {
+			return nil // named explicitly: the user chose it
+		}
+		return err
+	}
+	if newer {
+		return nil
+	}
+	older, err := u.src.Newer(ctx, rev, u.recordedRev())
+	if err != nil || !older || u.opts.AllowDowngrade {
+		return nil
+	}
+	if IsDevelVersion(t.Version) && isRelease(u.af.Version) {
+		return fmt.Errorf("this paved is a development build (its built-in %s is %s); the repository records release %s, which a development build never overwrites: use paved %s or later", u.af.Template, t.Version, u.af.Version, u.af.Version)
+	}
+	if u.opts.To == "" {
+		// The newest is older than what the repository records (a commit
+		// past the newest tag): nothing newer to take.
+		u.target, u.res.To = nil, u.af.Version
+		return u.openRecordedAsTarget(ctx)
+	}
+	return fmt.Errorf("%s is older than the recorded version %s: a downgrade; pass --allow-downgrade to take it", t.Version, u.af.Version)
+}
+
+// openRecordedAsTarget targets the recorded version itself (answer changes
+// still apply).
+func (u *updateRun) openRecordedAsTarget(ctx context.Context) error {
+	t, err := u.src.Open(ctx, u.recordedRev())
+	if err != nil {
+		return err
+	}
+	t.Version = u.af.Version
+	u.target = t
+	return nil
+}
+
+func (u *updateRun) openBase(ctx context.Context) error {
+	t, err := u.src.Open(ctx, u.recordedRev())
+	if errors.Is(err, ErrVersionUnavailable) {
+		u.baseWhy = err
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t.Version = u.af.Version // as the repository recorded it
+	u.baseT = t
+	u.baseM, err = ReadManifest(t.FS)
+	if err != nil {
+		return fmt.Errorf("the recorded version %s: %w", u.af.Version, err)
+	}
+	return nil
+}
+
+func (u *updateRun) renderTarget(ctx context.Context) error {
+	var err error
 	given := map[string]any{}
-	for name, v := range af.Answers {
-		if m.question(name) == nil {
-			p.dropped = append(p.dropped, name)
+	for name, v := range u.af.Answers {
+		if u.targetM != nil && u.targetM.question(name) != nil {
+			given[name] = v
+		}
+	}
+	fresh := u.markNewQuestions()
+	in := u.opts.Answers
+	in.Given = given
+	if u.newPlan, err = planWith(u.target, u.targetM, u.af.Module, u.opts.PavedVersion, in); err != nil {
+		return err
+	}
+	for _, name := range fresh {
+		if v, ok := u.newPlan.Answers[name]; ok {
+			u.res.NewQuestions = append(u.res.NewQuestions, NewQuestion{Name: name, Answer: v})
+		}
+	}
+	if u.theirs, err = u.newPlan.renderTemplate(ctx); err != nil {
+		return fmt.Errorf("rendering %s %s: %w", u.af.Template, u.res.To, err)
+	}
+	return nil
+}
+
+// markNewQuestions marks the target's questions that neither the recorded
+// version nor the lock knew, so a prompt says they are new and in which
+// version, and returns their names.
+func (u *updateRun) markNewQuestions() []string {
+	if u.targetM == nil {
+		return nil
+	}
+	var fresh []string
+	for i := range u.targetM.Questions {
+		q := &u.targetM.Questions[i]
+		_, answered := u.af.Answers[q.Name]
+		_, locked := u.baseAnswers[q.Name]
+		if answered || locked || u.baseM != nil && u.baseM.question(q.Name) != nil {
 			continue
 		}
-		given[name] = v
+		q.NewIn = u.res.To
+		fresh = append(fresh, q.Name)
 	}
-	slices.Sort(p.dropped)
-	in.Given = given
-	if p.Answers, err = ResolveAnswers(m, p.Data, in); err != nil {
-		return nil, err
+	return fresh
+}
+
+func (u *updateRun) renderBase(ctx context.Context) error {
+	if u.baseT == nil {
+		return u.fallBack()
 	}
-	return p, nil
+	pavedVersion := u.opts.PavedVersion
+	if u.lock != nil {
+		pavedVersion = u.lock.Paved // what the templates saw then
+	} else if _, builtin := u.src.(*builtinSource); builtin {
+		pavedVersion = u.af.Version // the paved that made it carried this template
+	}
+	given := map[string]any{}
+	for name, v := range u.baseAnswers {
+		if u.baseM != nil && u.baseM.question(name) != nil {
+			given[name] = v
+		}
+	}
+	plan, err := planWith(u.baseT, u.baseM, u.af.Module, pavedVersion, AnswerInput{Given: given})
+	if err != nil {
+		return fmt.Errorf("the recorded version %s: %w", u.af.Version, err)
+	}
+	if u.base, err = plan.renderTemplate(ctx); err != nil {
+		return fmt.Errorf("rendering the recorded version %s: %w", u.af.Version, err)
+	}
+	return u.checkBaseAgainstLock()
+}
+
+// checkBaseAgainstLock refuses to merge from a BASE that is not what paved
+// rendered: the recorded version moved, the template was rewritten, or the
+// lock was edited.
+func (u *updateRun) checkBaseAgainstLock() error {
+	if u.lock == nil {
+		return nil
+	}
+	var differ []string
+	seen := map[string]bool{}
+	for _, f := range u.base {
+		seen[f.Path] = true
+		data := f.Data
+		if f.Mode&fs.ModeSymlink != 0 {
+			data = []byte(f.Link)
+		}
+		if e, ok := u.lock.Files[f.Path]; !ok || e.Rendered != fileDigest(data, f.Mode) {
+			differ = append(differ, f.Path)
+		}
+	}
+	for p := range u.lock.Files {
+		if !seen[p] {
+			differ = append(differ, p)
+		}
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	slices.Sort(differ)
+	shown := differ[:min(len(differ), 3)]
+	return fmt.Errorf("the recorded version %s of %s no longer renders what paved wrote (%d file(s) differ: %s): the version was moved or rewritten, or %s was edited; refusing to merge from a wrong base",
+		u.af.Version, u.af.Template, len(differ), strings.Join(shown, ", "), LockFileName)
+}
+
+// fallBack decides BASE when the recorded version cannot be read: from the
+// lock, the files the team never changed (their content is what paved
+// wrote, so it is BASE); without a lock, two-way.
+func (u *updateRun) fallBack() error {
+	fmt.Fprintf(u.log, "paved: %v\n", u.baseWhy)
+	if u.lock == nil {
+		u.res.TwoWay, u.res.TwoWayWhy = true, u.baseWhy.Error()
+		fmt.Fprintln(u.log, "paved: updating two-way: every file that differs from the template is marked a conflict")
+		return nil
+	}
+	u.res.LockFallback = true
+	fmt.Fprintln(u.log, "paved: using the render lock: files you never changed take the template's new version; files you changed are marked conflicts where they differ")
+	for _, p := range slices.Sorted(maps.Keys(u.lock.Files)) {
+		ours, err := u.w.read(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ours == nil: // deleted by the team: stays deleted
+			u.base = append(u.base, File{Path: p})
+		case ours.mode != fs.ModeDir && u.lock.Files[p].Matches(ours.data, ours.mode):
+			u.base = append(u.base, File{Path: p, Data: ours.data, Mode: ours.mode})
+		}
+	}
+	return nil
+}
+
+func (u *updateRun) merge(ctx context.Context) error {
+	// From here on the update has a staging directory in the tree: the
+	// merge's scratch, then the staged files and the journal. It goes when
+	// the update ends, whatever the outcome.
+	if err := u.w.root.Mkdir(stagingDir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s exists: another update is running, or one was interrupted", filepath.Join(u.opts.Dir, stagingDir))
+		}
+		return err
+	}
+	u.staged = true
+	labels := MergeLabels{Ours: "yours", Base: "template " + u.af.Version, Theirs: "template " + u.res.To}
+	var err error
+	u.res.Changes, err = MergeTree(ctx, u.w, u.base, u.theirs, labels, u.res.TwoWay)
+	return err
+}
+
+// record adds paved's own files to the changes: the answers file with the
+// new version, and the lock of what this update rendered.
+func (u *updateRun) record(context.Context) error {
+	af := &AnswersFile{Template: u.af.Template, Version: u.res.To, Commit: u.target.Commit, Module: u.af.Module, Answers: u.newPlan.Answers, Verify: u.af.Verify}
+	answers, err := af.Marshal(u.newPlan.questions())
+	if err != nil {
+		return err
+	}
+	lock, err := newLock(u.theirs, u.newPlan.Answers, u.opts.PavedVersion).Marshal()
+	if err != nil {
+		return err
+	}
+	for _, f := range []File{{Path: AnswersFileName, Data: answers}, {Path: LockFileName, Data: lock}} {
+		old, _ := u.w.root.ReadFile(f.Path)
+		if !bytes.Equal(old, f.Data) {
+			u.res.Changes = append(u.res.Changes, Change{Path: f.Path, Action: ActionUpdate, Data: f.Data, Mode: 0o644, Old: old})
+		}
+	}
+	if err := u.w.checkChanges(u.res.Changes); err != nil {
+		return err
+	}
+	if u.newPlan.Manifest != nil {
+		u.res.Migrations = migrationsBetween(u.newPlan.Manifest.Migrations, u.af.Version, u.res.To)
+	}
+	return nil
+}
+
+func (u *updateRun) apply(ctx context.Context) error {
+	if u.opts.DryRun {
+		u.done = true
+		return writeDiff(u.opts.Diff, u.res.Changes)
+	}
+	u.committed = true // the apply removes the staging dir, or leaves its journal
+	return u.opts.applier.apply(ctx, u.w, u.res.Changes)
+}
+
+func (u *updateRun) migrate(ctx context.Context) error {
+	if len(u.res.Migrations) == 0 {
+		return nil
+	}
+	if !u.opts.Trust {
+		u.res.Skipped = true
+		return nil
+	}
+	return RunTasks(ctx, u.opts.Dir, u.res.Migrations, u.log)
 }
 
 // migrationsBetween lists the commands of migrations whose version is in
@@ -240,28 +527,9 @@ func migrationsBetween(migs []Migration, from, to string) [][]string {
 	return out
 }
 
-func applyChanges(a applier, dir string, changes []Change) error {
-	a.dir = dir
-	var files []File
-	var removes []string
-	for _, c := range changes {
-		switch c.Action {
-		case ActionRemove:
-			removes = append(removes, c.Path)
-		case ActionKeep:
-		default:
-			files = append(files, File{Path: c.Path, Data: c.Data, Mode: c.Mode})
-		}
-	}
-	if len(files) == 0 && len(removes) == 0 {
-		return nil
-	}
-	return a.apply(files, removes)
-}
-
 // checkClean refuses a git work tree with uncommitted changes.
 func checkClean(ctx context.Context, dir string) error {
-	out, err := gitOutput(ctx, dir, nil, "status", "--porcelain")
+	out, err := gitRepo{dir: dir}.runWorkTree(ctx, nil, "status", "--porcelain")
 	if err != nil {
 		return nil //nolint:nilerr // not a git repository: nothing to compare against
 	}
@@ -272,18 +540,14 @@ func checkClean(ctx context.Context, dir string) error {
 }
 
 // markConflicts records conflicted files as unmerged in the git index
-// (stages 1, 2 and 3), as git merge does, so git status and merge tools see them.
-func markConflicts(ctx context.Context, dir string, changes []Change) error {
-	var conflicts []Change
-	for _, c := range changes {
-		if c.Action == ActionConflict {
-			conflicts = append(conflicts, c)
-		}
-	}
+// (stages 1, 2 and 3), as git merge does, so git status and merge tools
+// see them. The stages' contents are the journal's staged files.
+func markConflicts(ctx context.Context, w *workTree, conflicts []journalConflict) error {
 	if len(conflicts) == 0 {
 		return nil
 	}
-	prefix, err := gitOutput(ctx, dir, nil, "rev-parse", "--show-prefix")
+	g := gitRepo{dir: w.dir}
+	prefix, err := g.run(ctx, nil, "rev-parse", "--show-prefix")
 	if err != nil {
 		return nil //nolint:nilerr // not in git: no index to mark
 	}
@@ -292,26 +556,29 @@ func markConflicts(ctx context.Context, dir string, changes []Change) error {
 		name := strings.TrimSpace(string(prefix)) + c.Path
 		fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), name)
 		mode := "100644"
-		if c.Mode&0o111 != 0 {
+		switch {
+		case c.Mode&fs.ModeSymlink != 0:
+			mode = "120000"
+		case c.Mode&0o111 != 0:
 			mode = "100755"
 		}
-		for stage, data := range c.Stages {
-			if data == nil {
+		for stage, staged := range c.Stages {
+			if staged == "" {
 				continue
 			}
-			sha, err := gitOutput(ctx, dir, data, "hash-object", "-w", "--stdin")
+			data, err := w.root.ReadFile(stagedPath(staged))
+			if err != nil {
+				return err
+			}
+			sha, err := g.run(ctx, data, "hash-object", "-w", "--no-filters", "--stdin")
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(&info, "%s %s %d\t%s\n", mode, strings.TrimSpace(string(sha)), stage+1, name)
 		}
 	}
-	_, err = gitOutput(ctx, dir, []byte(info.String()), "update-index", "--index-info")
+	_, err = g.run(ctx, []byte(info.String()), "update-index", "--index-info")
 	return err
-}
-
-func gitOutput(ctx context.Context, dir string, stdin []byte, args ...string) ([]byte, error) {
-	return runCommand(ctx, dir, nil, stdin, "git", args...)
 }
 
 // writeDiff prints the changes as a unified diff.

@@ -22,10 +22,10 @@ func BenchmarkUpdate(b *testing.B) {
 	}{{5000, false}, {50000, false}, {5000, true}, {50000, true}} {
 		userFiles := bench.userFiles
 		name := fmt.Sprintf("user-files=%d", userFiles)
-		wantChanges := 11 // ten files and the answers file
+		wantChanges := 12 // ten files, the answers file and the lock
 		if bench.renames {
 			name += "/renames"
-			wantChanges = 21 // ten renamed, their ten old paths removed, the answers file
+			wantChanges = 22 // ten renamed, their ten old paths removed, the answers file, the lock
 		}
 		b.Run(name, func(b *testing.B) {
 			tr := newTemplateRepo(b)
@@ -44,11 +44,10 @@ func BenchmarkUpdate(b *testing.B) {
 				}
 				tr.tag(b, v, files)
 			}
-			scaffoldtest.Git(b, tr.dir, "checkout", "-q", "v1.0.0")
 			r := &Resolver{Builtins: Builtins{}}
 			dir := filepath.Join(b.TempDir(), "repo")
 			ctx := context.Background()
-			if _, err := New(ctx, NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, Resolver: r}); err != nil {
+			if _, err := New(ctx, NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, To: "v1.0.0", Resolver: r}); err != nil {
 				b.Fatal(err)
 			}
 			user := map[string]string{}
@@ -59,7 +58,7 @@ func BenchmarkUpdate(b *testing.B) {
 			targets := []string{"v2.0.0", "v1.0.0"}
 			i := 0
 			for b.Loop() {
-				res, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: targets[i%2], AllowDirty: true})
+				res, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: targets[i%2], AllowDirty: true, AllowDowngrade: true})
 				if err != nil {
 					b.Fatal(err)
 				}

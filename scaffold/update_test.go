@@ -87,14 +87,12 @@ func init() {
 // generated makes a repository at version from a template repo and commits it.
 func generated(t *testing.T, tr *templateRepo, version string, set ...string) (string, *Resolver) {
 	t.Helper()
-	tr.checkout(t, version)
 	r := &Resolver{Builtins: Builtins{}}
 	dir := filepath.Join(t.TempDir(), "repo")
-	_, err := New(context.Background(), NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, Resolver: r, Answers: AnswerInput{Set: set}})
+	_, err := New(context.Background(), NewOptions{Module: "example.com/acme/app", Dir: dir, Template: tr.dir, To: version, Resolver: r, Answers: AnswerInput{Set: set}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.checkout(t, "master")
 	scaffoldtest.Git(t, dir, "init", "-q")
 	scaffoldtest.Git(t, dir, "add", "-A")
 	scaffoldtest.Git(t, dir, "commit", "-qm", "generated")
@@ -167,7 +165,7 @@ func TestUpdateMergesBothSides(t *testing.T) {
 	wantActions := map[string]Action{
 		"README.md": ActionMerge, "config.txt": ActionUpdate, "added.txt": ActionAdd, "dropped.txt": ActionRemove,
 		"dropped-changed.txt": ActionKeep, "bin.dat": ActionConflict, "go.mod": ActionMerge,
-		"chaos/pod-kill.yaml": ActionUpdate, AnswersFileName: ActionUpdate,
+		"chaos/pod-kill.yaml": ActionUpdate, AnswersFileName: ActionUpdate, LockFileName: ActionUpdate,
 	}
 	if diff := cmp.Diff(wantActions, actions); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
@@ -237,7 +235,7 @@ func TestUpdateDryRunAndDirty(t *testing.T) {
 	if after := scaffoldtest.ReadTree(t, dir); !cmp.Equal(before, after) {
 		t.Errorf("dry run changed the tree:\n%s", cmp.Diff(before, after))
 	}
-	for _, want := range []string{"--- a/config.txt\n+++ b/config.txt\n", "-b=2\n+b=template\n", "--- /dev/null\n+++ b/added.txt\n", "--- a/dropped.txt\n+++ /dev/null\n", "-version: v1.0.0\n+version: v2.0.0\n"} {
+	for _, want := range []string{"--- a/config.txt\n+++ b/config.txt\n", "-b=2\n+b=template\n", "--- /dev/null\n+++ b/added.txt\n", "--- a/dropped.txt\n+++ /dev/null\n", "-version: v1.0.0\n", "+version: v2.0.0\n"} {
 		if !strings.Contains(diff.String(), want) {
 			t.Errorf("diff lacks %q:\n%s", want, diff.String())
 		}
@@ -402,29 +400,55 @@ func TestUpdateModuleSource(t *testing.T) {
 	}
 }
 
-func TestUpdateTwoWayFallback(t *testing.T) {
-	fsys := map[string]string{"paved.yaml": "questions:\n  - name: Name\n    default: app\n", "a.txt": "template\n", "b.txt": "same\n"}
-	src := t.TempDir()
-	scaffoldtest.WriteTree(t, src, fsys)
-	r := &Resolver{Builtins: Builtins{"service": os.DirFS(src)}, BuiltinVersion: "(devel)"}
-	dir := filepath.Join(t.TempDir(), "repo")
-	if _, err := New(context.Background(), NewOptions{Module: "example.com/x", Dir: dir, Resolver: r}); err != nil {
-		t.Fatal(err)
-	}
-	userEdit(t, dir, "a.txt", "mine\n")
-	r.BuiltinVersion = "(devel-2)"
-	res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.TwoWay || !strings.Contains(res.TwoWayWhy, "not a released paved version") {
-		t.Errorf("two-way fallback not reported: %+v", res)
-	}
-	if diff := cmp.Diff([]string{"a.txt"}, res.Conflicts()); diff != "" {
-		t.Errorf("conflicts (-want +got):\n%s", diff)
-	}
-	if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); !bytes.Contains(got, []byte("mine\n")) || !bytes.Contains(got, []byte("<<<<<<<")) {
-		t.Errorf("a.txt = %q", got)
+// TestUpdateFallbacks: the recorded version cannot be read back (here: the
+// built-in template of another development build). With the render lock,
+// only the file the team changed conflicts; without one, every file that
+// differs does.
+func TestUpdateFallbacks(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		dropLock  bool
+		conflicts []string
+	}{
+		{"lock", false, []string{"a.txt"}},
+		{"no lock: two-way", true, []string{"a.txt", "b.txt"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := t.TempDir()
+			scaffoldtest.WriteTree(t, src, map[string]string{"paved.yaml": "questions:\n  - name: Name\n    default: app\n", "a.txt": "template\n", "b.txt": "same\n", "c.txt": "unchanged\n"})
+			r := &Resolver{Builtins: Builtins{"service": os.DirFS(src)}, BuiltinVersion: "(devel)"}
+			dir := filepath.Join(t.TempDir(), "repo")
+			if _, err := New(context.Background(), NewOptions{Module: "example.com/x", Dir: dir, Resolver: r}); err != nil {
+				t.Fatal(err)
+			}
+			userEdit(t, dir, "a.txt", "mine\n")
+			if tt.dropLock {
+				os.Remove(filepath.Join(dir, LockFileName))
+			}
+			// The next development build carries a changed template.
+			scaffoldtest.WriteTree(t, src, map[string]string{"a.txt": "template v2\n", "b.txt": "same, changed by the template\n"})
+			res, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.TwoWay != tt.dropLock || res.LockFallback == tt.dropLock {
+				t.Errorf("fallback: two-way %v, lock %v", res.TwoWay, res.LockFallback)
+			}
+			if diff := cmp.Diff(tt.conflicts, res.Conflicts()); diff != "" {
+				t.Errorf("conflicts (-want +got):\n%s", diff)
+			}
+			if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); !bytes.Contains(got, []byte("mine\n")) || !bytes.Contains(got, []byte("<<<<<<<")) {
+				t.Errorf("a.txt = %q", got)
+			}
+			if got, _ := os.ReadFile(filepath.Join(dir, "c.txt")); string(got) != "unchanged\n" {
+				t.Errorf("c.txt = %q", got)
+			}
+			if !tt.dropLock {
+				if got, _ := os.ReadFile(filepath.Join(dir, "b.txt")); string(got) != "same, changed by the template\n" {
+					t.Errorf("b.txt, which the team never touched = %q", got)
+				}
+			}
+		})
 	}
 }
 
@@ -461,9 +485,9 @@ func TestUpdateNeverLosesUserLines(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				newPath = "renamed/g." + kind
 			}
-			dir := t.TempDir()
-			scaffoldtest.WriteTree(t, dir, map[string]string{oldPath: string(ours)})
-			changes, err := MergeTree(context.Background(), dir,
+			w := scratchWorkTree(t)
+			scaffoldtest.WriteTree(t, w.dir, map[string]string{oldPath: string(ours)})
+			changes, err := MergeTree(context.Background(), w,
 				[]File{{Path: oldPath, Data: base, Mode: 0o644}},
 				[]File{{Path: newPath, Data: theirs, Mode: 0o644}},
 				MergeLabels{"yours", "base", "theirs"}, false)
@@ -632,4 +656,19 @@ func TestUpdateBuiltinFromProxy(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "one by the user\ntwo\nthree by the template\n" {
 		t.Errorf("a.txt = %q", got)
 	}
+}
+
+// scratchWorkTree is an empty work tree with an update's staging directory,
+// for merges outside a whole update.
+func scratchWorkTree(t *testing.T) *workTree {
+	t.Helper()
+	w, err := openWorkTree(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	if err := w.root.Mkdir(stagingDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }

@@ -2,6 +2,8 @@ package scaffold
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 )
 
 // CheckTarget reports whether dir can receive a new repository: it must not
@@ -38,24 +43,37 @@ func CheckTarget(dir string) error {
 	return nil
 }
 
-// WriteTree writes files into a new directory dir, all or nothing: they go
-// into a temporary sibling first, which is renamed into place at the end, so
-// a failure or a kill leaves no dir behind. Writes go through os.Root, so no
-// file can land outside it.
+// WriteTree writes files into dir, all or nothing, through an os.Root so no
+// file can land outside it. When dir does not exist, the tree is written to
+// a temporary sibling and renamed into place: a failure or a kill leaves no
+// dir. When dir is an existing empty directory (`paved new MODULE .`), the
+// directory itself is kept: the tree is staged in a hidden directory inside
+// it and moved into place entry by entry, and a failure removes what was
+// moved. Staging directories that a killed paved left are recognised by
+// their name (paved's prefix and the dead process's id) and removed by the
+// next WriteTree of the same dir.
 func WriteTree(ctx context.Context, dir string, files []File) (err error) {
-	if err := CheckTarget(dir); err != nil {
+	if err := checkTree(files, enginePath); err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
-	parent := filepath.Dir(abs)
+	parent, base := filepath.Dir(abs), filepath.Base(abs)
+	removeStale(parent, "."+base+stagingInfix)
+	removeStale(abs, stagingInfix[1:])
+	if err := CheckTarget(abs); err != nil {
+		return err
+	}
+	if fi, statErr := os.Stat(abs); statErr == nil && fi.IsDir() {
+		return writeInto(ctx, abs, files)
+	}
 	created, err := mkdirAllTracked(parent)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+".paved-")
+	tmp, err := makeStaging(parent, "."+base+stagingInfix)
 	if err != nil {
 		return err
 	}
@@ -67,6 +85,51 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 			}
 		}
 	}()
+	if err := writeFiles(ctx, tmp, files); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, abs)
+}
+
+// writeInto writes the tree into the existing empty directory dir.
+func writeInto(ctx context.Context, dir string, files []File) (err error) {
+	tmp, err := makeStaging(dir, stagingInfix[1:])
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := writeFiles(ctx, tmp, files); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	var moved []string
+	defer func() {
+		if err != nil {
+			for _, name := range moved {
+				os.RemoveAll(filepath.Join(dir, name))
+			}
+		}
+	}()
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(tmp, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+		moved = append(moved, e.Name())
+	}
+	return nil
+}
+
+// writeFiles writes the files into the directory tmp through an os.Root.
+func writeFiles(ctx context.Context, tmp string, files []File) error {
 	root, err := os.OpenRoot(tmp)
 	if err != nil {
 		return err
@@ -87,22 +150,52 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
+	return nil
+}
+
+// stagingInfix names paved's staging directories for new, followed by the
+// process id and a random part: ".DIR.paved-new-PID-RANDOM" beside DIR, or
+// ".paved-new-PID-RANDOM" inside it.
+const stagingInfix = "." + "paved-new-"
+
+func makeStaging(parent, prefix string) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
 	}
-	// os.Rename refuses to replace a directory, even an empty one; os.Remove
-	// removes only an empty one, so nothing of the user's can be lost here.
-	if fi, statErr := os.Stat(abs); statErr == nil && fi.IsDir() {
-		if err := os.Remove(abs); err != nil {
-			return err
+	name := filepath.Join(parent, prefix+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(b[:]))
+	if err := os.Mkdir(name, 0o700); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// removeStale removes the staging directories in parent whose name starts
+// with prefix and whose process is gone. Errors are ignored: what cannot be
+// removed now is tried again next time.
+func removeStale(parent, prefix string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
 		}
-		defer func() {
-			if err != nil {
-				_ = os.Mkdir(abs, fi.Mode().Perm()) // give the user back the empty directory
-			}
-		}()
+		pidText, random, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || len(random) != 12 || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(parent, e.Name()))
 	}
-	return os.Rename(tmp, abs)
+}
+
+// processAlive reports whether a process with the id exists.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // writeFile writes one file into root; its directory exists.

@@ -147,7 +147,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer) error {
 	fs := flag.NewFlagSet("paved new", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	tmpl := fs.String("template", templates.Names[0], `template: a built-in name, ./local/dir, or MODULE@VERSION[//SUBDIR]`)
+	tmpl := fs.String("template", templates.Names[0], `template: a built-in name, ./local/dir[@REF], or MODULE[@VERSION][//SUBDIR]`)
+	to := fs.String("to", "", "version of a git or module template (default: the newest: a git template's newest tag, or HEAD)")
 	answersFile := fs.String("answers", "", "YAML file of answers (question name: value)")
 	var sets stringList
 	fs.Var(&sets, "set", "answer KEY=VALUE (repeatable; overrides --answers)")
@@ -167,7 +168,7 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 		return errors.New("new takes MODULE and an optional DIR")
 	}
 	opts := scaffold.NewOptions{
-		Module: pos[0], Template: *tmpl, NoHooks: *noHooks, Trust: *trust,
+		Module: pos[0], Template: *tmpl, To: *to, NoHooks: *noHooks, Trust: *trust,
 		PavedVersion: pavedVersion(), Log: stderr,
 	}
 	if len(pos) == 2 {
@@ -195,8 +196,17 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 	}
 	fmt.Fprintf(stderr, "paved: created %s in %s from %s %s (%d files)\n",
 		opts.Module, res.Dir, res.Template.Source, res.Template.Version, res.Files)
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, "paved: warning:", w)
+	}
+	switch {
+	case res.Committed:
+		fmt.Fprintf(stderr, "paved: made the first commit in %s\n", res.Dir)
+	case res.CommitHint != "":
+		fmt.Fprintln(stderr, "paved: no first commit:", res.CommitHint)
+	}
 	if len(res.SkippedTasks) > 0 {
-		fmt.Fprintf(stderr, "paved: skipped %d task(s) of a template that is not built in (rerun with --trust to run them):\n", len(res.SkippedTasks))
+		fmt.Fprintf(stderr, "paved: skipped %d task(s) of a template that is not built in (pass --trust to run them, or run them by hand in %s):\n", len(res.SkippedTasks), res.Dir)
 		for _, t := range res.SkippedTasks {
 			fmt.Fprintf(stderr, "  %s\n", strings.Join(t, " "))
 		}

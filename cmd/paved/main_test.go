@@ -53,7 +53,7 @@ func TestNewBadInput(t *testing.T) {
 		{name: "malformed paved.yaml", files: map[string]string{"tmpl/paved.yaml": "questions:\n  - name: A\n    tpye: bool\n"},
 			args: []string{"new", "--template", "./tmpl", "example.com/acme/payments"}, want: `paved.yaml:3: unknown key "tpye" in question`},
 		{name: "template path escaping DIR", files: map[string]string{"tmpl/paved.yaml": "questions:\n  - name: D\n    default: '..'\n", "tmpl/{{ .D }}/evil.txt": "x"},
-			args: []string{"new", "--template", "./tmpl", "example.com/acme/payments"}, want: `output path "../evil.txt" leaves the repository`},
+			args: []string{"new", "--template", "./tmpl", "example.com/acme/payments"}, want: `path "../evil.txt": segment ..`},
 		{name: "bad answers file", files: map[string]string{"a.yaml": "Name: [\n"}, args: []string{"new", "--answers", "a.yaml", "example.com/acme/payments"}, want: "a.yaml:"},
 		{name: "unknown flag", args: []string{"new", "--nope", "example.com/acme/payments"}, want: "flag provided but not defined: -nope"},
 		{name: "missing module", args: []string{"new", "--defaults"}, want: "usage: paved new"},

@@ -17,6 +17,9 @@ func (surveyPrompter) Ask(q scaffold.Question, def any) (any, error) {
 	if q.Help != "" {
 		msg = fmt.Sprintf("%s (%s)", q.Name, q.Help)
 	}
+	if q.NewIn != "" {
+		msg = fmt.Sprintf("[new in %s] %s", q.NewIn, msg)
+	}
 	// Ask again until the answer passes the question's own rules.
 	validate := survey.WithValidator(func(ans any) error {
 		if o, ok := ans.(survey.OptionAnswer); ok {

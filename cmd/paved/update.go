@@ -47,13 +47,14 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var to string
-	var dryRun, allowDirty, defaults, trust, asJSON bool
+	var dryRun, allowDirty, allowDowngrade, defaults, trust, asJSON bool
 	var sets stringList
 	if !dryRunOnly {
 		fs.StringVar(&to, "to", "", "template version to update to (default: the newest)")
 		fs.BoolVar(&dryRun, "dry-run", false, "print the unified diff of what would change; change nothing")
 		fs.BoolVar(&asJSON, "json", false, "print a summary of changes and conflicts as JSON on stdout (also on failure, with an error field)")
 		fs.BoolVar(&allowDirty, "allow-dirty", false, "update although the git work tree has uncommitted changes")
+		fs.BoolVar(&allowDowngrade, "allow-downgrade", false, "let --to name a version older than the recorded one")
 		fs.Var(&sets, "set", "change an answer KEY=VALUE (repeatable)")
 		fs.BoolVar(&defaults, "defaults", false, "never prompt: questions new in the target version take their defaults")
 		fs.BoolVar(&trust, "trust", false, "run the template's migrations")
@@ -79,7 +80,7 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return nil, err
 		}
 		opts := scaffold.UpdateOptions{
-			Dir: dir, To: to, DryRun: dryRun || dryRunOnly, AllowDirty: allowDirty, Trust: trust,
+			Dir: dir, To: to, DryRun: dryRun || dryRunOnly, AllowDirty: allowDirty, AllowDowngrade: allowDowngrade, Trust: trust,
 			Answers:      scaffold.AnswerInput{Set: sets},
 			PavedVersion: pavedVersion(), Resolver: r, Log: stderr, Diff: stdout,
 		}
@@ -126,6 +127,12 @@ func printSummary(w io.Writer, res *scaffold.UpdateResult, dry, inGit bool) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	for _, q := range res.NewQuestions {
+		fmt.Fprintf(w, "paved: %s asks a new question, %s: answered %v\n", res.To, q.Name, q.Answer)
+	}
+	if len(res.Edited) > 0 {
+		fmt.Fprintf(w, "paved: applied the answers you edited in %s: %s\n", scaffold.AnswersFileName, strings.Join(res.Edited, ", "))
+	}
 	if len(res.Dropped) > 0 {
 		fmt.Fprintf(w, "paved: the template no longer asks %s; those answers were dropped\n", strings.Join(res.Dropped, ", "))
 	}
@@ -156,11 +163,18 @@ type updateReport struct {
 	Conflicts []conflictReport `json:"conflicts"`
 	// TwoWay: the recorded version could not be read back; every file
 	// that differs from the template is a conflict.
-	TwoWay            bool       `json:"two_way,omitempty"`
-	Finished          bool       `json:"finished_interrupted,omitempty"`
-	DroppedAnswers    []string   `json:"dropped_answers,omitempty"`
-	SkippedMigrations [][]string `json:"skipped_migrations,omitempty"`
-	Error             string     `json:"error,omitempty"`
+	TwoWay            bool                `json:"two_way,omitempty"`
+	Finished          bool                `json:"finished_interrupted,omitempty"`
+	DroppedAnswers    []string            `json:"dropped_answers,omitempty"`
+	EditedAnswers     []string            `json:"edited_answers,omitempty"`
+	NewQuestions      []newQuestionReport `json:"new_questions,omitempty"`
+	SkippedMigrations [][]string          `json:"skipped_migrations,omitempty"`
+	Error             string              `json:"error,omitempty"`
+}
+
+type newQuestionReport struct {
+	Name   string `json:"name"`
+	Answer any    `json:"answer"`
 }
 
 type changeReport struct {
@@ -185,7 +199,10 @@ func newUpdateReport(res *scaffold.UpdateResult, dry, inGit bool, err error) upd
 	if res == nil {
 		return rep
 	}
-	rep.From, rep.To, rep.TwoWay, rep.Finished, rep.DroppedAnswers = res.From, res.To, res.TwoWay, res.Finished, res.Dropped
+	rep.From, rep.To, rep.TwoWay, rep.Finished, rep.DroppedAnswers, rep.EditedAnswers = res.From, res.To, res.TwoWay, res.Finished, res.Dropped, res.Edited
+	for _, q := range res.NewQuestions {
+		rep.NewQuestions = append(rep.NewQuestions, newQuestionReport{Name: q.Name, Answer: q.Answer})
+	}
 	if res.Skipped {
 		rep.SkippedMigrations = res.Migrations
 	}
@@ -223,7 +240,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
 	}
-	newer, err := r.IsNewer(ctx, af.Template, af.Version, latest)
+	current := af.Version
+	if af.Commit != "" {
+		current = af.Commit
+	}
+	if scaffold.IsDevelVersion(latest) && !scaffold.IsDevelVersion(af.Version) {
+		return fmt.Errorf("cannot tell whether %s %s is up to date: this paved is a development build; use a paved release", af.Template, af.Version)
+	}
+	newer, err := r.IsNewer(ctx, af.Template, current, latest)
 	if err != nil {
 		return fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
 	}
