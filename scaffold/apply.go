@@ -358,6 +358,14 @@ func checkJournal(w *workTree, j journal) error {
 		case op.Link && op.Mode != 0, !op.Link && op.Mode != 0o644 && op.Mode != 0o755:
 			return fmt.Errorf("%s: mode %v is not one paved writes", op.Path, op.Mode)
 		}
+		if !op.Remove {
+			// A staged file is a regular file paved wrote; a link there
+			// would be renamed into the tree as it is.
+			fi, err := w.root.Lstat(stagedPath(op.Staged))
+			if err == nil && !fi.Mode().IsRegular() {
+				return fmt.Errorf("staged %s is not a regular file", op.Staged)
+			}
+		}
 		if op.Link {
 			target, err := w.root.ReadFile(stagedPath(op.Staged))
 			if errors.Is(err, fs.ErrNotExist) {

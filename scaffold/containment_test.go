@@ -185,6 +185,7 @@ func TestUpdateRefusesPlantedJournal(t *testing.T) {
 		{"link out", `[{"path":"l","staged":"new-0","link":true}]`, "leaves the repository"},
 		{"odd mode", `[{"path":"x","staged":"new-0","mode":2541}]`, "mode"},
 		{"unknown field", `[{"path":"x","staged":"new-0","mode":420,"exec":"sh"}]`, "unknown field"},
+		{"staged link out", `[{"path":"planted","staged":"new-0","mode":420}]`, "not a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +199,10 @@ func TestUpdateRefusesPlantedJournal(t *testing.T) {
 				"a/repo/.paved-update/journal.json": `{"ops":` + tt.ops + `}`,
 			})
 			os.WriteFile(filepath.Join(dir, stagingDir, "new-0"), []byte("../.."), 0o600)
+			if tt.name == "staged link out" {
+				os.Remove(filepath.Join(dir, stagingDir, "new-0"))
+				os.Symlink("../../victim.txt", filepath.Join(dir, stagingDir, "new-0"))
+			}
 			before := scaffoldtest.ReadTree(t, top)
 			_, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: &Resolver{}})
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "not an update paved can finish") {

@@ -318,8 +318,8 @@ func firstCommit(ctx context.Context, dir string, t *Template) (bool, string) {
 		return false, ""
 	}
 	abs, _ := filepath.Abs(dir)
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
 	}
 	if strings.TrimSpace(string(top)) != abs {
 		return false, "" // inside another repository: leave its history alone

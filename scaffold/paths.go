@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -212,8 +213,9 @@ func ResolveLink(p, target string, linkAt func(string) (string, bool)) (string, 
 	if out == "" {
 		return "", refuse("is the repository's root")
 	}
-	if err := CheckPath(out); err != nil {
-		return "", refuse("reaches a path the policy refuses: " + err.(*PathError).Rule)
+	var refused *PathError
+	if err := CheckPath(out); errors.As(err, &refused) {
+		return "", refuse("reaches a path the policy refuses: " + refused.Rule)
 	}
 	return out, nil
 }

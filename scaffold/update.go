@@ -268,9 +268,9 @@ func (u *updateRun) chooseTarget(ctx context.Context) error {
 	if newer {
 		return nil
 	}
-	older, err := u.src.Newer(ctx, rev, u.recordedRev())
-	if err != nil || !older || u.opts.AllowDowngrade {
-		return nil
+	// Neither newer nor, as far as the source can tell, older: take it.
+	if older, err := u.src.Newer(ctx, rev, u.recordedRev()); err != nil || !older || u.opts.AllowDowngrade {
+		return nil //nolint:nilerr // an order the source cannot tell is no downgrade
 	}
 	if IsDevelVersion(t.Version) && isRelease(u.af.Version) {
 		return fmt.Errorf("this paved is a development build (its built-in %s is %s); the repository records release %s, which a development build never overwrites: use paved %s or later", u.af.Template, t.Version, u.af.Version, u.af.Version)

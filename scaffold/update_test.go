@@ -47,11 +47,6 @@ func (tr *templateRepo) tag(t testing.TB, version string, files map[string]strin
 	scaffoldtest.Git(t, tr.dir, "tag", version)
 }
 
-// checkout puts the template's working tree at a version, so `new` sees it.
-func (tr *templateRepo) checkout(t testing.TB, version string) {
-	scaffoldtest.Git(t, tr.dir, "checkout", "-q", version)
-}
-
 const v1Manifest = "questions:\n  - name: Name\n    default: app\n  - name: Chaos\n    type: bool\n    default: true\nfiles:\n  - path: 'chaos/**'\n    when: '{{ .Chaos }}'\n"
 
 var templateV1 = map[string]string{
