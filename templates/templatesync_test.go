@@ -14,10 +14,15 @@ import (
 // syncScript is the generated repository's template-sync logic.
 const syncScript = "service/.github/scripts/template-sync.sh"
 
-// stubGH stands in for the GitHub CLI: it logs each call and remembers
-// whether a pull request was opened.
+// stubGH stands in for the GitHub CLI: it logs each call (and the bodies
+// it is given) and remembers whether a pull request was opened.
 const stubGH = `#!/bin/sh
 echo "gh $*" >> "$GH_LOG"
+prev=
+for a in "$@"; do
+	if [ "$prev" = --body-file ]; then cat "$a" >> "$GH_LOG.body"; fi
+	prev=$a
+done
 case "$1 $2" in
 "pr view") if [ -f "$GH_LOG.pr" ]; then echo OPEN; else echo 'no pull requests found' >&2; exit 1; fi ;;
 "pr create") touch "$GH_LOG.pr" ;;
@@ -103,8 +108,11 @@ func TestTemplateSync(t *testing.T) {
 		return gitIn(remote, "show", "paved/template-update:"+name)
 	}
 
-	// v2: the first run opens the pull request.
-	scaffoldtest.WriteTree(t, tmpl, map[string]string{"greeting.txt.tmpl": "hello {{ .Who }}\nline 2\nline 3\nline 4\nline 5 by v2\n"})
+	// v2, with a new question: the first run opens the pull request.
+	scaffoldtest.WriteTree(t, tmpl, map[string]string{
+		"paved.yaml":        "questions:\n  - name: Who\n    default: world\n  - name: Color\n    default: blue\n",
+		"greeting.txt.tmpl": "hello {{ .Who }}\nline 2\nline 3\nline 4\nline 5 by v2\n",
+	})
 	tag("v2.0.0")
 	if out, err := sync(); err != nil {
 		t.Fatalf("first run: %v\n%s", err, out)
@@ -114,6 +122,9 @@ func TestTemplateSync(t *testing.T) {
 	}
 	if log := readFile(t, ghLog); !strings.Contains(log, "gh pr create --base main --head paved/template-update") || strings.Contains(log, "--draft") {
 		t.Errorf("first run did not open a ready pull request:\n%s", log)
+	}
+	if body := readFile(t, ghLog+".body"); !strings.Contains(body, "- `Color`: `blue`") || !strings.Contains(body, "- updated `greeting.txt`") {
+		t.Errorf("the pull request does not list the new question and the changes:\n%s", body)
 	}
 
 	// A person fixes something on the sync branch.
@@ -148,6 +159,9 @@ func TestTemplateSync(t *testing.T) {
 	log := readFile(t, ghLog)
 	if !strings.Contains(log, "gh pr comment paved/template-update --body-file") || !strings.Contains(log, "gh pr ready paved/template-update --undo") {
 		t.Errorf("second run did not comment on the open pull request and mark it a draft:\n%s", log)
+	}
+	if body := readFile(t, ghLog+".body"); !strings.Contains(body, "- `greeting.txt` (text): resolve the conflict markers in greeting.txt, then git add greeting.txt") {
+		t.Errorf("the comment does not list the conflict with its advice:\n%s", body)
 	}
 	if !strings.Contains(out, "1 conflict(s)") {
 		t.Errorf("second run does not report its conflict:\n%s", out)
