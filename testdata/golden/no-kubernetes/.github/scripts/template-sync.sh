@@ -137,6 +137,11 @@ push
 		jq -r '.conflicts[] | "- `\(.path)` (\(.kind)): \(.advice)"' "$tmp/update.json"
 		echo
 	fi
+	if jq -e '(.new_questions // []) | length > 0' "$tmp/update.json" >/dev/null; then
+		echo "New questions, answered with their defaults (change an answer in \`.paved-answers.yaml\` on this branch, then run \`paved update\`):"
+		jq -r '.new_questions[] | "- `\(.name)`: `\(.answer)`"' "$tmp/update.json"
+		echo
+	fi
 	echo "Changes:"
 	jq -r '.changes[] | "- \(.action) `\(.path)`" + (if .from then " (from `\(.from)`)" else "" end)' "$tmp/update.json"
 	echo
