@@ -10,6 +10,8 @@
 # only ever extended (the default branch merged in, then the update on top)
 # and pushed without force. When the default branch no longer merges into
 # it cleanly, the branch is left as it is and the pull request says so.
+# Deleting the branch (after merging or closing its pull request) makes the
+# next run start afresh from the default branch.
 #
 # Conflicts are told from failures by `paved update --json`, not by exit
 # codes: conflicts are a result (their markers are committed to a draft
