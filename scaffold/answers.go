@@ -393,6 +393,9 @@ func (q *Question) Convert(raw any) (any, error) {
 // check applies the question's validate pattern.
 func (q *Question) check(s string) error {
 	if q.Validate != nil && !q.Validate.MatchString(s) {
+		if q.Help != "" {
+			return fmt.Errorf("answer %s: %q is not valid: want %s (pattern %s)", q.Name, s, q.Help, q.Validate)
+		}
 		return fmt.Errorf("answer %s: %q does not match validate pattern %s", q.Name, s, q.Validate)
 	}
 	return nil

@@ -96,7 +96,7 @@ func TestResolveAnswersErrors(t *testing.T) {
 		{"unknown set key", AnswerInput{Set: []string{"Nmae=x"}}, "--set Nmae=x: the template has no question Nmae (questions: Name, On, Count, Color, Tags)"},
 		{"set without =", AnswerInput{Set: []string{"Name"}}, `--set "Name": want KEY=VALUE`},
 		{"unknown given key", AnswerInput{Given: map[string]any{"Bogus": 1}}, "answer Bogus: the template has no such question"},
-		{"validate", AnswerInput{Set: []string{"Name=Bad Name"}}, `answer Name: "Bad Name" does not match validate pattern ^[a-z]+$`},
+		{"validate", AnswerInput{Set: []string{"Name=Bad Name"}}, `answer Name: "Bad Name" is not valid: want the name (pattern ^[a-z]+$)`},
 		{"bool", AnswerInput{Set: []string{"On=maybe"}}, `answer On: "maybe" is not a bool`},
 		{"int", AnswerInput{Set: []string{"Count=three"}}, `answer Count: "three" is not an integer`},
 		{"choice", AnswerInput{Set: []string{"Color=green"}}, `answer Color: "green" is not one of the choices red, blue`},

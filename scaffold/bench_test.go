@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/paved-dev/paved/scaffold"
+	"github.com/paved-dev/paved/scaffold/scaffoldtest"
 	"github.com/paved-dev/paved/templates"
 )
 
@@ -29,6 +30,37 @@ func BenchmarkNewBuiltin(b *testing.B) {
 			Resolver:     r,
 			NoHooks:      true,
 			PavedVersion: "v0.0.0-bench",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewModule makes a repository from a plain Go module (gonew's
+// case) of 60 files at an exact version through a file:// GOPROXY; after
+// the first download the module is read from the module cache.
+func BenchmarkNewModule(b *testing.B) {
+	src := b.TempDir()
+	files := map[string]string{"go.mod": "module example.com/tmpl\n\ngo 1.26\n"}
+	for i := range 60 {
+		files["pkg"+strconv.Itoa(i%6)+"/f"+strconv.Itoa(i)+".go"] = "package pkg" + strconv.Itoa(i%6) + "\n\nimport _ \"example.com/tmpl/pkg0\"\n"
+	}
+	scaffoldtest.WriteTree(b, src, files)
+	proxy := scaffoldtest.NewProxy(b)
+	proxy.Add(b, "example.com/tmpl", "v1.0.0", src)
+	r := &scaffold.Resolver{Builtins: scaffold.Builtins{}, Env: proxy.GoEnv(b)}
+	base := b.TempDir()
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		_, err := scaffold.New(ctx, scaffold.NewOptions{
+			Module:   "example.com/acme/payments",
+			Dir:      filepath.Join(base, strconv.Itoa(i)),
+			Template: "example.com/tmpl@v1.0.0",
+			Resolver: r,
+			NoHooks:  true,
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -604,3 +604,14 @@ func runKillLoopNew(dir string) error {
 	_, err := New(context.Background(), NewOptions{Module: "example.com/acme/app", Dir: dir, Template: "big", Resolver: r, NoHooks: true})
 	return err
 }
+
+// TestWriteTreeErrorsNameDIR: an error writing the staging directory names
+// the directory the user gave, never the temporary one.
+func TestWriteTreeErrorsNameDIR(t *testing.T) {
+	// DIR's name is legal, the staging sibling's is too long.
+	dir := filepath.Join(t.TempDir(), strings.Repeat("r", 240))
+	err := WriteTree(context.Background(), dir, []File{{Path: "a", Data: []byte("a"), Mode: 0o644}})
+	if err == nil || strings.Contains(err.Error(), "paved-new") || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("WriteTree = %v, want an error naming %s and no staging name", err, dir)
+	}
+}

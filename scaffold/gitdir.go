@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/mod/semver"
@@ -39,6 +40,9 @@ func (s *gitDirSource) Spec() string { return s.dir }
 func (s *gitDirSource) inGit(ctx context.Context) (prefix string, ok bool) {
 	if s.where == nil {
 		s.where = &gitWhere{}
+		if !underGit(s.dir) {
+			return "", false // no git to start
+		}
 		if p, err := s.git.prefix(ctx); err == nil {
 			if _, err := s.git.resolve(ctx, "HEAD"); err == nil {
 				s.where.prefix, s.where.ok = p, true
@@ -205,6 +209,20 @@ func (s *gitDirSource) Newer(ctx context.Context, current, candidate string) (bo
 		return false, nil
 	}
 	return false, fmt.Errorf("template %s: versions %s and %s are on diverged histories; name the one you want with --to", s.dir, current, candidate)
+}
+
+// underGit reports whether dir or a parent holds a .git (a directory, or
+// the file of a linked work tree): without one, git would find no
+// repository, so none is started.
+func underGit(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return true
+		}
+		if filepath.Dir(d) == d {
+			return false
+		}
+	}
 }
 
 // ancestor reports whether commit a is an ancestor of commit b.

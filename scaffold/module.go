@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 )
 
@@ -38,6 +40,9 @@ func (s *moduleSource) Open(ctx context.Context, version string) (*Template, err
 	if version == "" {
 		version = "latest"
 	}
+	if dir, ok := s.cached(version); ok {
+		return s.template(dir, version)
+	}
 	out, err := s.r.goOutsideModule(ctx, "mod", "download", "-json", s.mod+"@"+version)
 	var dl goModDownload
 	if jsonErr := json.Unmarshal(out, &dl); jsonErr != nil {
@@ -52,18 +57,79 @@ func (s *moduleSource) Open(ctx context.Context, version string) (*Template, err
 	if err != nil {
 		return nil, fmt.Errorf("go mod download %s@%s: %w", s.mod, version, err)
 	}
-	root := dl.Dir
+	return s.template(dl.Dir, dl.Version)
+}
+
+// template is the module's extracted directory (or its subdirectory) as a template.
+func (s *moduleSource) template(dir, version string) (*Template, error) {
+	root := dir
 	if s.subdir != "" {
-		root = filepath.Join(dl.Dir, filepath.FromSlash(s.subdir))
+		root = filepath.Join(dir, filepath.FromSlash(s.subdir))
 		if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("template %s@%s: no directory %s in the module", s.mod, dl.Version, s.subdir)
+			return nil, fmt.Errorf("template %s@%s: no directory %s in the module", s.mod, version, s.subdir)
 		}
 	}
 	fsys := os.DirFS(root)
 	if err := checkSizes(fsys, s.r.limits()); err != nil {
-		return nil, fmt.Errorf("template %s@%s: %w", s.mod, dl.Version, err)
+		return nil, fmt.Errorf("template %s@%s: %w", s.mod, version, err)
 	}
-	return &Template{FS: fsys, Source: s.Spec(), Version: dl.Version}, nil
+	return &Template{FS: fsys, Source: s.Spec(), Version: version}, nil
+}
+
+// cached returns the module's directory in the module cache when the go
+// command has already downloaded, verified and extracted that exact
+// version: `go mod download` would then only print that directory, so
+// paved reads it without starting go. Only a canonical version qualifies
+// (a query such as "latest" or a branch needs the proxy).
+func (s *moduleSource) cached(version string) (string, bool) {
+	if !semver.IsValid(version) || semver.Canonical(version) != version {
+		return "", false
+	}
+	cache := modCache(s.r.Env)
+	escPath, err := module.EscapePath(s.mod)
+	if err != nil || cache == "" {
+		return "", false
+	}
+	escVersion, err := module.EscapeVersion(version)
+	if err != nil {
+		return "", false
+	}
+	dir := filepath.Join(cache, escPath+"@"+escVersion)
+	download := filepath.Join(cache, "cache", "download", escPath, "@v", escVersion)
+	_, hashErr := os.Stat(download + ".ziphash") // written once the zip was verified
+	_, partialErr := os.Stat(dir + ".partial")   // present while extraction is unfinished
+	fi, dirErr := os.Stat(dir)
+	if hashErr != nil || partialErr == nil || dirErr != nil || !fi.IsDir() {
+		return "", false
+	}
+	return dir, true
+}
+
+// modCache is the module cache directory the go command would use with env:
+// GOMODCACHE, else the first GOPATH entry's pkg/mod, else ~/go/pkg/mod.
+func modCache(env []string) string {
+	if env == nil {
+		env = os.Environ()
+	}
+	get := func(key string) string {
+		v := ""
+		for _, kv := range env {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+				v = val // the last one wins, as in exec
+			}
+		}
+		return v
+	}
+	if c := get("GOMODCACHE"); c != "" {
+		return c
+	}
+	if gopath := get("GOPATH"); gopath != "" {
+		return filepath.Join(filepath.SplitList(gopath)[0], "pkg", "mod")
+	}
+	if home := get("HOME"); home != "" {
+		return filepath.Join(home, "go", "pkg", "mod")
+	}
+	return ""
 }
 
 func (s *moduleSource) Latest(ctx context.Context) (string, error) {

@@ -62,6 +62,8 @@ type Resolver struct {
 	BuiltinVersion string
 	// Env is the environment for the go and git commands; nil means os.Environ().
 	Env []string
+	// Go is the go command to run; "" means go on PATH.
+	Go string
 	// Limits caps what is read of a template; zero means DefaultReadLimits.
 	Limits ReadLimits
 }
@@ -221,7 +223,11 @@ func (r *Resolver) goOutsideModule(ctx context.Context, args ...string) ([]byte,
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	return runCommand(ctx, tmp, r.Env, nil, "go", args...)
+	goCmd := r.Go
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	return runCommand(ctx, tmp, r.Env, nil, goCmd, args...)
 }
 
 // runCommand runs a command in dir with env (nil: paved's own) and stdin,

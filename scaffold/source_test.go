@@ -117,6 +117,17 @@ func TestOpenModule(t *testing.T) {
 	if tmpl, err = r.Open(ctx, "example.com/tmpl@v1.0.0"); err != nil || tmpl.Version != "v1.0.0" {
 		t.Errorf("pinned: %+v %v", tmpl, err)
 	}
+	// Now in the module cache: the exact version is read from there, with
+	// no go command to run; a query still needs it.
+	offline := &scaffold.Resolver{Builtins: builtins, Env: r.Env, Go: "/nonexistent/go"}
+	if tmpl, err = offline.Open(ctx, "example.com/tmpl@v1.0.0//service"); err != nil || tmpl.Version != "v1.0.0" {
+		t.Errorf("from the module cache: %+v %v", tmpl, err)
+	} else if data, _ := fs.ReadFile(tmpl.FS, "paved.yaml"); string(data) != "description: v1.0.0\n" {
+		t.Errorf("from the module cache: paved.yaml = %q", data)
+	}
+	if _, err := offline.Open(ctx, "example.com/tmpl@latest"); err == nil {
+		t.Error("a query was answered without the go command")
+	}
 	for spec, want := range map[string]string{
 		"example.com/tmpl@v9.0.0":             "example.com/tmpl@v9.0.0",
 		"example.com/nothere@v1.0.0":          "example.com/nothere@v1.0.0",

@@ -67,15 +67,15 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 		return err
 	}
 	if fi, statErr := os.Stat(abs); statErr == nil && fi.IsDir() {
-		return writeInto(ctx, abs, files)
+		return hideStaging(dir, writeInto(ctx, abs, files))
 	}
 	created, err := mkdirAllTracked(parent)
 	if err != nil {
-		return err
+		return hideStaging(dir, err)
 	}
 	tmp, err := makeStaging(parent, "."+base+stagingInfix)
 	if err != nil {
-		return err
+		return hideStaging(dir, err)
 	}
 	defer func() {
 		if err != nil {
@@ -86,12 +86,30 @@ func WriteTree(ctx context.Context, dir string, files []File) (err error) {
 		}
 	}()
 	if err := writeFiles(ctx, tmp, files); err != nil {
-		return err
+		return hideStaging(dir, err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
+		return hideStaging(dir, err)
 	}
-	return os.Rename(tmp, abs)
+	return hideStaging(dir, os.Rename(tmp, abs))
+}
+
+// hideStaging words a file system error of the staging directory in terms
+// of the directory the user named: its temporary name means nothing to them.
+func hideStaging(dir string, err error) error {
+	var pathErr *fs.PathError
+	var linkErr *os.LinkError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.As(err, &linkErr):
+		return fmt.Errorf("cannot write %s: %w", dir, linkErr.Err)
+	case errors.As(err, &pathErr) && strings.Contains(pathErr.Path, stagingInfix):
+		return fmt.Errorf("cannot write %s: %w", dir, pathErr.Err)
+	}
+	return err
 }
 
 // writeInto writes the tree into the existing empty directory dir.

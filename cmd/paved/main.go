@@ -31,7 +31,8 @@ const usage = `usage:
   paved check [--json] [DIR]       exit 1 when a newer template version exists
   paved verify [flags] [DIR]       validate the repository's files offline (exit 1: findings)
   paved templates                  list built-in templates and their questions
-  paved version                    print paved's version
+  paved completion bash|zsh|fish   print a shell completion script
+  paved version                    print paved's version (also --version, -v)
 
 Run 'paved COMMAND -h' for a command's flags.
 `
@@ -69,8 +70,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdVerify(ctx, args[1:], stdout, stderr)
 	case "templates":
 		err = cmdTemplates(stdout)
-	case "version":
-		fmt.Fprintln(stdout, "paved", pavedVersion())
+	case "completion":
+		err = cmdCompletion(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		if err = noArgs(args[0], args[1:]); err == nil {
+			fmt.Fprintln(stdout, "paved", pavedVersion())
+		}
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -83,6 +88,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, new(*usageError)):
+		// flag printed the error and the command's usage already.
+		return exitError
 	case errors.As(err, &codeErr):
 		if codeErr.msg != "" {
 			fmt.Fprintln(stderr, "paved:", codeErr.msg)
@@ -124,13 +132,47 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// usageError is a flag error that the flag package has printed, with the
+// command's usage, already.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+// noArgs refuses arguments to a command that takes none.
+func noArgs(cmd string, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments (got %q)", cmd, strings.Join(args, " "))
+	}
+	return nil
+}
+
+// newFlagSet makes a command's flag set with paved's usage style: the
+// synopsis, what the command does, then its flags.
+func newFlagSet(stderr io.Writer, name, synopsis, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s\n\n%s\n", synopsis, description)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(stderr, "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
 // parseInterspersed parses flags that may come before or after positional
 // arguments, as in `paved new MODULE --defaults`.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{err}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -145,8 +187,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer) error {
-	fs := flag.NewFlagSet("paved new", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet(stderr, "paved new", "paved new [flags] MODULE [DIR]",
+		"Create a repository for Go module MODULE from a template, in DIR (default: MODULE's\nlast element without /vN), and record the answers in .paved-answers.yaml.")
 	tmpl := fs.String("template", templates.Names[0], `template: a built-in name, ./local/dir[@REF], or MODULE[@VERSION][//SUBDIR]`)
 	to := fs.String("to", "", "version of a git or module template (default: the newest: a git template's newest tag, or HEAD)")
 	answersFile := fs.String("answers", "", "YAML file of answers (question name: value)")
@@ -155,17 +197,13 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 	defaults := fs.Bool("defaults", false, "never prompt: unanswered questions take their defaults")
 	noHooks := fs.Bool("no-hooks", false, "skip the template's tasks (go mod tidy, git init)")
 	trust := fs.Bool("trust", false, "run the tasks of a template that is not built in")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: paved new [flags] MODULE [DIR]")
-		fs.PrintDefaults()
-	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) < 1 || len(pos) > 2 {
 		fs.Usage()
-		return errors.New("new takes MODULE and an optional DIR")
+		return &usageError{errors.New("new takes MODULE and an optional DIR")}
 	}
 	opts := scaffold.NewOptions{
 		Module: pos[0], Template: *tmpl, To: *to, NoHooks: *noHooks, Trust: *trust,

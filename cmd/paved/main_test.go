@@ -47,7 +47,7 @@ func TestNewBadInput(t *testing.T) {
 		{name: "invalid module path", args: []string{"new", "--defaults", "Not A Module"}, want: `invalid module path "Not A Module"`},
 		{name: "non-empty dir", files: map[string]string{"payments/mine.txt": "x"}, args: []string{"new", "--defaults", "example.com/acme/payments"}, want: "target directory payments is not empty"},
 		{name: "unknown question in --set", args: []string{"new", "--set", "Nmae=x", "example.com/acme/payments"}, want: "--set Nmae=x: the template has no question Nmae"},
-		{name: "value failing validate", args: []string{"new", "--set", "Name=Bad_Name", "example.com/acme/payments"}, want: `answer Name: "Bad_Name" does not match validate pattern`},
+		{name: "value failing validate", args: []string{"new", "--set", "Name=Bad_Name", "example.com/acme/payments"}, want: `answer Name: "Bad_Name" is not valid: want service name, a DNS-1123 label (binary, image, chart and metric prefix) (pattern ^[a-z]`},
 		{name: "wrong type", args: []string{"new", "--set", "Kubernetes=yes please", "example.com/acme/payments"}, want: `answer Kubernetes: "yes please" is not a bool`},
 		{name: "unknown template", args: []string{"new", "--template", "servise", "example.com/acme/payments"}, want: `unknown template "servise"`},
 		{name: "malformed paved.yaml", files: map[string]string{"tmpl/paved.yaml": "questions:\n  - name: A\n    tpye: bool\n"},
