@@ -26,6 +26,17 @@ const (
 	ActionRemove   Action = "removed"  // dropped by the template, never changed by the user
 	ActionConflict Action = "conflict" // both changed it and the changes overlap
 	ActionKeep     Action = "kept"     // dropped by the template but changed by the user
+	ActionRename   Action = "renamed"  // moved by the template: the user's copy, merged, at the new path
+)
+
+// ConflictKind says what a conflict holds, and so how to resolve it.
+type ConflictKind string
+
+const (
+	ConflictText   ConflictKind = "text"   // conflict markers in the file
+	ConflictBinary ConflictKind = "binary" // no markers: the user's copy kept
+	ConflictLink   ConflictKind = "link"   // a symbolic link on either side: the user's kept
+	ConflictType   ConflictKind = "type"   // a file on one side, a directory on the other: the user's kept
 )
 
 // Change is the planned new state of one path of the working tree.
@@ -44,6 +55,8 @@ type Change struct {
 	// ReplacesDir: an empty directory of the work tree (once the update's
 	// removes are done) is where the new file goes.
 	ReplacesDir bool
+	Kind        ConflictKind
+	From        string // for ActionRename: the old path, removed by a change of its own
 }
 
 // Writes reports whether applying the change touches the tree.
@@ -71,11 +84,24 @@ func MergeTree(ctx context.Context, w *workTree, base, theirs []File, labels Mer
 	}
 	slices.Sort(paths)
 	var changes []Change
+	done := map[string]bool{} // paths of renames, merged already
+	if !twoWay {
+		for from, to := range detectRenames(baseBy, theirsBy) {
+			c, err := renameChanges(ctx, w, from, to, baseBy[from], theirsBy[to], labels)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				done[from], done[to] = true, true
+				changes = append(changes, c...)
+			}
+		}
+	}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if p == AnswersFileName || p == LockFileName {
+		if p == AnswersFileName || p == LockFileName || done[p] {
 			continue
 		}
 		ours, err := w.read(p)
@@ -92,10 +118,11 @@ func MergeTree(ctx context.Context, w *workTree, base, theirs []File, labels Mer
 			changes = append(changes, *c)
 		}
 	}
+	slices.SortStableFunc(changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	if err := settleTypeChanges(w, changes); err != nil {
 		return nil, err
 	}
-	return changes, nil
+	return keepBlockedRenames(changes), nil
 }
 
 // settleTypeChanges turns a write that the work tree's shape blocks into a
@@ -120,7 +147,7 @@ func settleTypeChanges(w *workTree, changes []Change) error {
 				return err
 			}
 			if !empty {
-				c.Action, c.KeepOurs, c.ReplacesDir = ActionConflict, true, false
+				c.Action, c.KeepOurs, c.ReplacesDir, c.Kind = ActionConflict, true, false, ConflictType
 				c.Why = "the template now has a file where you have a directory with your files; yours kept"
 			}
 			continue
@@ -130,7 +157,7 @@ func settleTypeChanges(w *workTree, changes []Change) error {
 			if err != nil || fi.IsDir() || removed[dir] {
 				continue
 			}
-			c.Action, c.KeepOurs = ActionConflict, true
+			c.Action, c.KeepOurs, c.Kind = ActionConflict, true, ConflictType
 			c.Why = "the template now has a directory " + dir + " where you have a file; yours kept"
 			break
 		}
@@ -220,8 +247,11 @@ func mergeFile(ctx context.Context, w *workTree, p string, ours *workFile, base 
 	c := &Change{Path: p, Mode: mode, Old: ours.data, Stages: [3][]byte{baseData, ours.data, theirs.Data}}
 	switch {
 	case ours.mode&fs.ModeSymlink != 0 || theirs.Mode&fs.ModeSymlink != 0 || isBinary(ours.data) || isBinary(theirs.Data):
-		c.Action, c.Data, c.Mode, c.KeepOurs = ActionConflict, ours.data, ours.mode, true
+		c.Action, c.Data, c.Mode, c.KeepOurs, c.Kind = ActionConflict, ours.data, ours.mode, true, ConflictBinary
 		c.Why = "binary file or link changed on both sides; your copy kept"
+		if ours.mode&fs.ModeSymlink != 0 || theirs.Mode&fs.ModeSymlink != 0 {
+			c.Kind = ConflictLink
+		}
 		return c, nil
 	case filepath.Base(p) == "go.mod" && inBase:
 		merged, err := mergeGoMod(p, baseData, ours.data, theirs.Data)
@@ -238,10 +268,16 @@ func mergeFile(ctx context.Context, w *workTree, p string, ours *workFile, base 
 	if err != nil {
 		return nil, fmt.Errorf("merging %s: %w", p, err)
 	}
+	if conflicts > 0 && inBase && isYAMLPath(p) {
+		// Lines next to each other may be different keys: merge the trees.
+		if m, n, ok := mergeYAML(ours.data, baseData, theirs.Data, labels); ok {
+			merged, conflicts = m, n
+		}
+	}
 	c.Data = merged
 	c.Action = ActionMerge
 	if conflicts > 0 {
-		c.Action = ActionConflict
+		c.Action, c.Kind = ActionConflict, ConflictText
 		c.Why = fmt.Sprintf("%d conflicting hunk(s)", conflicts)
 	}
 	return c, nil

@@ -11,20 +11,36 @@ import (
 
 // BenchmarkUpdate updates a repository with many files of its own from a
 // 100-file template, back and forth between two versions that differ in
-// ten files. The repository is not in git, so the figure is paved's own
-// cost (git status would add its own, which grows with the repository).
+// ten files (with renames: that also moves those ten to another
+// directory, so rename detection runs). The repository is not in git, so
+// the figure is paved's own cost (git status would add its own, which
+// grows with the repository).
 func BenchmarkUpdate(b *testing.B) {
-	for _, userFiles := range []int{5000, 50000} {
-		b.Run(fmt.Sprintf("user-files=%d", userFiles), func(b *testing.B) {
+	for _, bench := range []struct {
+		userFiles int
+		renames   bool
+	}{{5000, false}, {50000, false}, {5000, true}, {50000, true}} {
+		userFiles := bench.userFiles
+		name := fmt.Sprintf("user-files=%d", userFiles)
+		wantChanges := 12 // ten files, the answers file and the lock
+		if bench.renames {
+			name += "/renames"
+			wantChanges = 22 // ten renamed, their ten old paths removed, the answers file, the lock
+		}
+		b.Run(name, func(b *testing.B) {
 			tr := newTemplateRepo(b)
 			for _, v := range []string{"v1.0.0", "v2.0.0"} {
 				files := map[string]string{"paved.yaml": "questions:\n  - name: Name\n    default: app\n"}
 				for i := range 100 {
 					content := fmt.Sprintf("file %d of {{ .Name }}\nline 2\nline 3\n", i)
+					dir := fmt.Sprintf("dir%d", i%7)
 					if i%10 == 0 && v == "v2.0.0" {
 						content += "added in v2\n"
+						if bench.renames {
+							dir = "moved"
+						}
 					}
-					files[fmt.Sprintf("dir%d/file%d.txt.tmpl", i%7, i)] = content
+					files[fmt.Sprintf("%s/file%d.txt.tmpl", dir, i)] = content
 				}
 				tr.tag(b, v, files)
 			}
@@ -46,8 +62,8 @@ func BenchmarkUpdate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(res.Changes) != 12 {
-					b.Fatalf("%d changes, want 10 files, the answers file and the lock", len(res.Changes))
+				if len(res.Changes) != wantChanges {
+					b.Fatalf("%d changes, want %d", len(res.Changes), wantChanges)
 				}
 				i++
 			}

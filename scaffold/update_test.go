@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -445,41 +447,139 @@ func TestUpdateFallbacks(t *testing.T) {
 	}
 }
 
-// TestUpdateNeverLosesUserLines edits random lines on both sides: every
-// line the user added must survive the merge, merged or inside a conflict.
+// TestUpdateNeverLosesUserLines edits random lines on both sides, of text
+// and YAML files, some of which the template renames: every line the user
+// added must survive the merge, merged or inside a conflict, at the old
+// path or the new.
 func TestUpdateNeverLosesUserLines(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	w := scratchWorkTree(t)
 	iterations := 60
 	if testing.Short() {
 		iterations = 10
 	}
+	join := func(l []string) []byte { return []byte(strings.Join(l, "\n") + "\n") }
 	for it := range iterations {
-		var base []string
-		for i := range 12 {
-			base = append(base, fmt.Sprintf("line %d", i))
-		}
-		ours := mutate(rng, base, fmt.Sprintf("user-%d", it))
-		theirs := mutate(rng, base, fmt.Sprintf("tmpl-%d", it))
-		join := func(l []string) []byte { return []byte(strings.Join(l, "\n") + "\n") }
-		c, err := mergeFile(context.Background(), w, "f.txt",
-			&workFile{data: join(ours), mode: 0o644},
-			File{Data: join(base), Mode: 0o644}, true,
-			File{Data: join(theirs), Mode: 0o644}, true,
-			MergeLabels{"yours", "base", "theirs"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		result := string(join(ours))
-		if c != nil {
-			result = string(c.Data)
-		}
-		for _, line := range ours {
-			if strings.HasPrefix(line, "user-") && !strings.Contains(result, line+"\n") {
-				t.Fatalf("iteration %d lost the user's line %q\nours:\n%s\ntheirs:\n%s\nresult:\n%s", it, line, join(ours), join(theirs), result)
+		for _, kind := range []string{"txt", "yaml"} {
+			var base, ours, theirs []byte
+			switch kind {
+			case "txt":
+				var lines []string
+				for i := range 12 {
+					lines = append(lines, fmt.Sprintf("line %d", i))
+				}
+				base = join(lines)
+				ours = join(mutate(rng, lines, fmt.Sprintf("user-%d", it)))
+				theirs = join(mutate(rng, lines, fmt.Sprintf("tmpl-%d", it)))
+			case "yaml":
+				doc := yamlDoc(rng)
+				base = renderYAMLDoc(doc)
+				ours = renderYAMLDoc(mutateYAMLDoc(rng, doc, fmt.Sprintf("user-%d", it)))
+				theirs = renderYAMLDoc(mutateYAMLDoc(rng, doc, fmt.Sprintf("tmpl-%d", it)))
+			}
+			oldPath, newPath := "f."+kind, "f."+kind
+			if rng.IntN(2) == 0 {
+				newPath = "renamed/g." + kind
+			}
+			w := scratchWorkTree(t)
+			scaffoldtest.WriteTree(t, w.dir, map[string]string{oldPath: string(ours)})
+			changes, err := MergeTree(context.Background(), w,
+				[]File{{Path: oldPath, Data: base, Mode: 0o644}},
+				[]File{{Path: newPath, Data: theirs, Mode: 0o644}},
+				MergeLabels{"yours", "base", "theirs"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree := map[string]string{oldPath: string(ours)}
+			for _, c := range changes {
+				switch c.Action {
+				case ActionRemove:
+					delete(tree, c.Path)
+				case ActionKeep:
+				default:
+					tree[c.Path] = string(c.Data)
+				}
+			}
+			var result strings.Builder
+			for _, p := range slices.Sorted(maps.Keys(tree)) {
+				result.WriteString(tree[p])
+			}
+			for _, word := range strings.Fields(string(ours)) {
+				if strings.HasPrefix(word, "user-") && !strings.Contains(result.String(), word) {
+					t.Fatalf("iteration %d (%s -> %s) lost the user's %q\nbase:\n%s\nours:\n%s\ntheirs:\n%s\nresult:\n%s", it, oldPath, newPath, word, base, ours, theirs, result.String())
+				}
 			}
 		}
 	}
+}
+
+// yamlEntry is a top-level key with a scalar value or a list.
+type yamlEntry struct {
+	key, value string
+	list       []string
+}
+
+func yamlDoc(rng *rand.Rand) []yamlEntry {
+	var doc []yamlEntry
+	for i := range 8 {
+		e := yamlEntry{key: fmt.Sprintf("key%d", i), value: fmt.Sprintf("value%d", i)}
+		if rng.IntN(3) == 0 {
+			e.value = ""
+			for j := range 3 {
+				e.list = append(e.list, fmt.Sprintf("item%d-%d", i, j))
+			}
+		}
+		doc = append(doc, e)
+	}
+	return doc
+}
+
+// mutateYAMLDoc changes, adds and removes keys and list items, tagging
+// what it writes.
+func mutateYAMLDoc(rng *rand.Rand, doc []yamlEntry, tag string) []yamlEntry {
+	out := make([]yamlEntry, len(doc))
+	for i, e := range doc {
+		out[i] = yamlEntry{key: e.key, value: e.value, list: slices.Clone(e.list)}
+	}
+	for n := range 1 + rng.IntN(4) {
+		i := rng.IntN(len(out))
+		e := &out[i]
+		switch rng.IntN(4) {
+		case 0:
+			out = slices.Insert(out, i, yamlEntry{key: fmt.Sprintf("%s-key-%d", tag, n), value: "x"})
+		case 1:
+			if e.list == nil {
+				e.value = fmt.Sprintf("%s-chg-%d", tag, n)
+			} else {
+				j := rng.IntN(len(e.list))
+				e.list[j] = fmt.Sprintf("%s-item-%d", tag, n)
+			}
+		case 2:
+			if e.list != nil {
+				e.list = slices.Insert(e.list, rng.IntN(len(e.list)+1), fmt.Sprintf("%s-add-%d", tag, n))
+			}
+		case 3:
+			if len(out) > 1 && !strings.HasPrefix(e.key, tag) && !strings.HasPrefix(e.value, tag) {
+				out = slices.Delete(out, i, i+1)
+			}
+		}
+	}
+	return out
+}
+
+func renderYAMLDoc(doc []yamlEntry) []byte {
+	var b strings.Builder
+	b.WriteString("# a values file\n")
+	for _, e := range doc {
+		if e.list == nil {
+			fmt.Fprintf(&b, "%s: %s\n", e.key, e.value)
+			continue
+		}
+		fmt.Fprintf(&b, "%s:\n", e.key)
+		for _, item := range e.list {
+			fmt.Fprintf(&b, "  - %s\n", item)
+		}
+	}
+	return []byte(b.String())
 }
 
 // mutate changes, inserts and deletes random lines, tagging new ones.

@@ -15,7 +15,7 @@ var completionCommands = []struct {
 	dirs  bool // the arguments are directories
 }{
 	{"new", []string{"--answers", "--defaults", "--no-hooks", "--set", "--template", "--to", "--trust"}, true},
-	{"update", []string{"--allow-dirty", "--allow-downgrade", "--defaults", "--dry-run", "--set", "--to", "--trust"}, true},
+	{"update", []string{"--allow-dirty", "--allow-downgrade", "--defaults", "--dry-run", "--json", "--set", "--to", "--trust"}, true},
 	{"diff", nil, true},
 	{"check", []string{"--json"}, true},
 	{"verify", []string{"--check", "--format", "--shellcheck"}, true},

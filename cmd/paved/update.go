@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,11 +47,12 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var to string
-	var dryRun, allowDirty, allowDowngrade, defaults, trust bool
+	var dryRun, allowDirty, allowDowngrade, defaults, trust, asJSON bool
 	var sets stringList
 	if !dryRunOnly {
 		fs.StringVar(&to, "to", "", "template version to update to (default: the newest)")
 		fs.BoolVar(&dryRun, "dry-run", false, "print the unified diff of what would change; change nothing")
+		fs.BoolVar(&asJSON, "json", false, "print a summary of changes and conflicts as JSON on stdout (also on failure, with an error field)")
 		fs.BoolVar(&allowDirty, "allow-dirty", false, "update although the git work tree has uncommitted changes")
 		fs.BoolVar(&allowDowngrade, "allow-downgrade", false, "let --to name a version older than the recorded one")
 		fs.Var(&sets, "set", "change an answer KEY=VALUE (repeatable)")
@@ -67,35 +69,47 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	dir, err := optionalDir(fs, args)
 	if err != nil {
+		if asJSON && !errors.Is(err, flag.ErrHelp) {
+			writeUpdateJSON(stdout, newUpdateReport(nil, dryRun, false, err))
+		}
 		return err
 	}
-	r, err := newResolver()
-	if err != nil {
-		return err
+	res, err := func() (*scaffold.UpdateResult, error) {
+		r, err := newResolver()
+		if err != nil {
+			return nil, err
+		}
+		opts := scaffold.UpdateOptions{
+			Dir: dir, To: to, DryRun: dryRun || dryRunOnly, AllowDirty: allowDirty, AllowDowngrade: allowDowngrade, Trust: trust,
+			Answers:      scaffold.AnswerInput{Set: sets},
+			PavedVersion: pavedVersion(), Resolver: r, Log: stderr, Diff: stdout,
+		}
+		if asJSON {
+			opts.Diff = nil // stdout holds the JSON alone
+		}
+		if f, ok := stdin.(*os.File); ok && !defaults && !opts.DryRun && term.IsTerminal(int(f.Fd())) {
+			opts.Answers.Prompter = surveyPrompter{}
+		}
+		return scaffold.Update(ctx, opts)
+	}()
+	inGit := res != nil && scaffold.InGit(ctx, dir)
+	if asJSON {
+		writeUpdateJSON(stdout, newUpdateReport(res, dryRun, inGit, err))
 	}
-	opts := scaffold.UpdateOptions{
-		Dir: dir, To: to, DryRun: dryRun || dryRunOnly, AllowDirty: allowDirty, AllowDowngrade: allowDowngrade, Trust: trust,
-		Answers:      scaffold.AnswerInput{Set: sets},
-		PavedVersion: pavedVersion(), Resolver: r, Log: stderr, Diff: stdout,
-	}
-	if f, ok := stdin.(*os.File); ok && !defaults && !opts.DryRun && term.IsTerminal(int(f.Fd())) {
-		opts.Answers.Prompter = surveyPrompter{}
-	}
-	res, err := scaffold.Update(ctx, opts)
 	if err != nil {
 		return err
 	}
 	if dryRunOnly {
 		return nil
 	}
-	printSummary(stderr, res, opts.DryRun)
-	if conflicts := res.Conflicts(); len(conflicts) > 0 && !opts.DryRun {
-		return &exitCodeError{code: exitFindings, msg: fmt.Sprintf("%d conflict(s): resolve the markers, then git add the files", len(conflicts))}
+	printSummary(stderr, res, dryRun, inGit)
+	if conflicts := res.Conflicts(); len(conflicts) > 0 && !dryRun {
+		return &exitCodeError{code: exitFindings, msg: fmt.Sprintf("%d conflict(s): resolve them as said above", len(conflicts))}
 	}
 	return nil
 }
 
-func printSummary(w io.Writer, res *scaffold.UpdateResult, dry bool) {
+func printSummary(w io.Writer, res *scaffold.UpdateResult, dry, inGit bool) {
 	verb := "updated"
 	if dry {
 		verb = "would update"
@@ -103,11 +117,13 @@ func printSummary(w io.Writer, res *scaffold.UpdateResult, dry bool) {
 	fmt.Fprintf(w, "paved: %s %s -> %s: %d change(s)\n", verb, res.From, res.To, len(res.Changes))
 	for _, c := range res.Changes {
 		line := fmt.Sprintf("  %-8s %s", c.Action, c.Path)
-		switch c.Action {
-		case scaffold.ActionConflict:
+		switch {
+		case c.Action == scaffold.ActionConflict:
 			line += " (" + c.Why + ")"
-		case scaffold.ActionKeep:
+		case c.Action == scaffold.ActionKeep:
 			line += " (the template dropped it; you changed it)"
+		case c.Why != "":
+			line += " (" + c.Why + ")"
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -126,6 +142,82 @@ func printSummary(w io.Writer, res *scaffold.UpdateResult, dry bool) {
 			fmt.Fprintf(w, "  %s\n", strings.Join(m, " "))
 		}
 	}
+	if dry {
+		return
+	}
+	for _, c := range res.Changes {
+		if c.Action == scaffold.ActionConflict {
+			fmt.Fprintf(w, "paved: %s: %s\n", c.Path, scaffold.ConflictAdvice(c, inGit))
+		}
+	}
+}
+
+// updateReport is `paved update --json`: what changed, what conflicts,
+// and on failure the error. A consumer tells conflicts (conflicts not
+// empty, no error) from a failure (error set) without reading exit codes.
+type updateReport struct {
+	From      string           `json:"from,omitempty"`
+	To        string           `json:"to,omitempty"`
+	DryRun    bool             `json:"dry_run"`
+	Changes   []changeReport   `json:"changes"`
+	Conflicts []conflictReport `json:"conflicts"`
+	// TwoWay: the recorded version could not be read back; every file
+	// that differs from the template is a conflict.
+	TwoWay            bool                `json:"two_way,omitempty"`
+	Finished          bool                `json:"finished_interrupted,omitempty"`
+	DroppedAnswers    []string            `json:"dropped_answers,omitempty"`
+	EditedAnswers     []string            `json:"edited_answers,omitempty"`
+	NewQuestions      []newQuestionReport `json:"new_questions,omitempty"`
+	SkippedMigrations [][]string          `json:"skipped_migrations,omitempty"`
+	Error             string              `json:"error,omitempty"`
+}
+
+type newQuestionReport struct {
+	Name   string `json:"name"`
+	Answer any    `json:"answer"`
+}
+
+type changeReport struct {
+	Path   string `json:"path"`
+	Action string `json:"action"`
+	From   string `json:"from,omitempty"` // a rename's old path
+	Why    string `json:"why,omitempty"`
+}
+
+type conflictReport struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"` // text (markers in the file), binary or link (yours kept)
+	Why    string `json:"why"`
+	Advice string `json:"advice"`
+}
+
+func newUpdateReport(res *scaffold.UpdateResult, dry, inGit bool, err error) updateReport {
+	rep := updateReport{DryRun: dry, Changes: []changeReport{}, Conflicts: []conflictReport{}}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if res == nil {
+		return rep
+	}
+	rep.From, rep.To, rep.TwoWay, rep.Finished, rep.DroppedAnswers, rep.EditedAnswers = res.From, res.To, res.TwoWay, res.Finished, res.Dropped, res.Edited
+	for _, q := range res.NewQuestions {
+		rep.NewQuestions = append(rep.NewQuestions, newQuestionReport{Name: q.Name, Answer: q.Answer})
+	}
+	if res.Skipped {
+		rep.SkippedMigrations = res.Migrations
+	}
+	for _, c := range res.Changes {
+		rep.Changes = append(rep.Changes, changeReport{Path: c.Path, Action: string(c.Action), From: c.From, Why: c.Why})
+		if c.Action == scaffold.ActionConflict {
+			rep.Conflicts = append(rep.Conflicts, conflictReport{Path: c.Path, Kind: string(c.Kind), Why: c.Why, Advice: scaffold.ConflictAdvice(c, inGit)})
+		}
+	}
+	return rep
+}
+
+func writeUpdateJSON(w io.Writer, rep updateReport) {
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Fprintln(w, string(out))
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
