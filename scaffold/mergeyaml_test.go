@@ -232,7 +232,7 @@ func TestMergeYAMLRandom(t *testing.T) {
 		base := randomTree(rng, 0, &seq)
 		ours := mutateTree(rng, base, fmt.Sprintf("user%d", it))
 		theirs := mutateTree(rng, base, fmt.Sprintf("tmpl%d", it))
-		b, o, th := renderTree(base, 0), renderTree(ours, 0), renderTree(theirs, 0)
+		b, o, th := renderTNode(base, 0), renderTNode(ours, 0), renderTNode(theirs, 0)
 		got, conflicts, ok := mergeYAML([]byte(o), []byte(b), []byte(th), yamlLabels)
 		if !ok {
 			continue
@@ -339,7 +339,7 @@ func mutateTree(rng *rand.Rand, base *tnode, tag string) *tnode {
 	return root
 }
 
-func renderTree(n *tnode, indent int) string {
+func renderTNode(n *tnode, indent int) string {
 	var b strings.Builder
 	pad := strings.Repeat(" ", indent)
 	for _, k := range n.kids {
@@ -354,7 +354,7 @@ func renderTree(n *tnode, indent int) string {
 			b.WriteString(head + " " + k.scalar + "\n")
 			continue
 		}
-		inner := renderTree(k, indent+2)
+		inner := renderTNode(k, indent+2)
 		if n.list && k.compact {
 			b.WriteString(pad + "- " + inner[indent+2:])
 			continue
