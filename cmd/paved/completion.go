@@ -29,7 +29,7 @@ var completionCommands = []struct {
 func cmdCompletion(args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 {
 		fmt.Fprintln(stderr, "usage: paved completion bash|zsh|fish\n\nPrint a shell completion script, e.g. source <(paved completion bash).")
-		return &usageError{fmt.Errorf("completion takes one shell name")}
+		return &usageError{err: fmt.Errorf("completion takes one shell name")}
 	}
 	shell := args[0]
 	var names []string

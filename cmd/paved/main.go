@@ -151,13 +151,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	var codeErr *exitCodeError
+	var usage *usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, new(*usageError)):
-		// flag printed the error and the command's usage already.
+	case errors.As(err, &usage):
+		if !usage.flagged { // the flag package prints its own errors
+			fmt.Fprintln(stderr, "paved:", usage.err)
+		}
 		return exitError
 	case errors.As(err, &codeErr):
 		if codeErr.msg != "" {
@@ -212,9 +215,12 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// usageError is a flag error that the flag package has printed, with the
-// command's usage, already.
-type usageError struct{ err error }
+// usageError is bad usage, after which the command's usage was printed;
+// flagged errors were printed by the flag package too.
+type usageError struct {
+	err     error
+	flagged bool
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 
@@ -252,7 +258,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, &usageError{err}
+			return nil, &usageError{err: err, flagged: true}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -283,7 +289,7 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 	}
 	if len(pos) < 1 || len(pos) > 2 {
 		fs.Usage()
-		return &usageError{errors.New("new takes MODULE and an optional DIR")}
+		return &usageError{err: errors.New("new takes MODULE and an optional DIR")}
 	}
 	opts := scaffold.NewOptions{
 		Module: pos[0], Template: *tmpl, To: *to, NoHooks: *noHooks, Trust: *trust,

@@ -36,16 +36,16 @@ func optionalDir(fs *flag.FlagSet, args []string) (string, error) {
 		return pos[0], nil
 	}
 	fs.Usage()
-	return "", fmt.Errorf("%s takes at most one DIR", fs.Name())
+	return "", &usageError{err: fmt.Errorf("%s takes at most one DIR", fs.Name())}
 }
 
 func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, dryRunOnly bool) error {
-	name := "paved update"
+	fs := newFlagSet(stderr, "paved update", "paved update [flags] [DIR]",
+		"Apply what changed in the template since the version DIR (default: .) records, by\nthree-way merge into your files; conflicts get markers and exit 1.")
 	if dryRunOnly {
-		name = "paved diff"
+		fs = newFlagSet(stderr, "paved diff", "paved diff [DIR]",
+			"Print what paved update would change in DIR (default: .), as a unified diff; change nothing.")
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var to string
 	var dryRun, allowDirty, allowDowngrade, defaults, trust, asJSON bool
 	var sets stringList
@@ -58,14 +58,6 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fs.Var(&sets, "set", "change an answer KEY=VALUE (repeatable)")
 		fs.BoolVar(&defaults, "defaults", false, "never prompt: questions new in the target version take their defaults")
 		fs.BoolVar(&trust, "trust", false, "run the template's migrations")
-	}
-	fs.Usage = func() {
-		if dryRunOnly {
-			fmt.Fprintln(stderr, "usage: paved diff [DIR]")
-		} else {
-			fmt.Fprintln(stderr, "usage: paved update [flags] [DIR]")
-		}
-		fs.PrintDefaults()
 	}
 	dir, err := optionalDir(fs, args)
 	if err != nil {
@@ -221,46 +213,66 @@ func writeUpdateJSON(w io.Writer, rep updateReport) {
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("paved check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the result as JSON")
+	fs := newFlagSet(stderr, "paved check", "paved check [--json] [DIR]",
+		"Exit 0 when DIR (default: .) is at its template's newest version, 1 when a newer\none exists (printed), 2 when paved cannot tell (said why).")
+	asJSON := fs.Bool("json", false, "print the result as JSON on stdout (also on failure, with an error field)")
 	dir, err := optionalDir(fs, args)
 	if err != nil {
 		return err
 	}
+	st, err := checkStatus(ctx, dir)
+	if *asJSON {
+		rep := map[string]any{"template": st.template, "current": st.current, "latest": st.latest, "outdated": st.outdated}
+		if err != nil {
+			rep["error"] = err.Error()
+		}
+		out, _ := json.Marshal(rep)
+		fmt.Fprintln(stdout, string(out))
+	}
+	switch {
+	case err != nil:
+		return err
+	case *asJSON:
+	case st.outdated:
+		fmt.Fprintf(stdout, "%s: %s -> %s available; run paved update\n", st.template, st.current, st.latest)
+	default:
+		fmt.Fprintf(stdout, "%s: %s is up to date\n", st.template, st.current)
+	}
+	if st.outdated {
+		return &exitCodeError{code: exitFindings}
+	}
+	return nil
+}
+
+// status is what check finds.
+type status struct {
+	template, current, latest string
+	outdated                  bool
+}
+
+// checkStatus compares the recorded version with the newest, as update means it.
+func checkStatus(ctx context.Context, dir string) (status, error) {
 	af, err := scaffold.ReadAnswers(dir)
 	if err != nil {
-		return err
+		return status{}, err
 	}
+	st := status{template: af.Template, current: af.Version}
 	r, err := newResolver()
 	if err != nil {
-		return err
+		return st, err
 	}
-	latest, err := r.Latest(ctx, af.Template)
-	if err != nil {
-		return fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
+	if st.latest, err = r.Latest(ctx, af.Template); err != nil {
+		return st, fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
+	}
+	if scaffold.IsDevelVersion(st.latest) && !scaffold.IsDevelVersion(af.Version) {
+		return st, fmt.Errorf("cannot tell whether %s %s is up to date: this paved is a development build; use a paved release", af.Template, af.Version)
 	}
 	current := af.Version
 	if af.Commit != "" {
 		current = af.Commit
 	}
-	if scaffold.IsDevelVersion(latest) && !scaffold.IsDevelVersion(af.Version) {
-		return fmt.Errorf("cannot tell whether %s %s is up to date: this paved is a development build; use a paved release", af.Template, af.Version)
+	if st.outdated, err = r.IsNewer(ctx, af.Template, current, st.latest); err != nil {
+		return st, fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
 	}
-	newer, err := r.IsNewer(ctx, af.Template, current, latest)
-	if err != nil {
-		return fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
-	}
-	if *asJSON {
-		out, _ := json.Marshal(map[string]any{"template": af.Template, "current": af.Version, "latest": latest, "outdated": newer})
-		fmt.Fprintln(stdout, string(out))
-	} else if newer {
-		fmt.Fprintf(stdout, "%s: %s -> %s available; run paved update\n", af.Template, af.Version, latest)
-	} else {
-		fmt.Fprintf(stdout, "%s: %s is up to date\n", af.Template, af.Version)
-	}
-	if newer {
-		return &exitCodeError{code: exitFindings}
-	}
-	return nil
+	return st, nil
 }
