@@ -75,9 +75,6 @@ func api(ns, route string, total, errors, slow float64) []series {
 }
 
 func TestSLOAlerts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("evaluates the rules over 90 simulated minutes")
-	}
 	c := templates.ServiceCases[0] // defaults: payments, SLOTarget 99.9
 	chart := writeChart(t, c)
 	const hello = "GET /v1/hello/{name}"
