@@ -10,19 +10,12 @@ package templates_test
 
 import (
 	"log/slog"
-	"os"
-	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
-	"helm.sh/helm/v4/pkg/chart/common"
-	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	"helm.sh/helm/v4/pkg/engine"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -133,60 +126,13 @@ func TestSLOAlerts(t *testing.T) {
 	}
 }
 
-// writeChart renders the template case and writes its chart directory.
-func writeChart(t *testing.T, c templates.Case) string {
-	t.Helper()
-	dir := t.TempDir()
-	var chart string
-	for _, f := range renderCase(t, "service", c) {
-		if !strings.HasPrefix(f.Path, "deploy/helm/") {
-			continue
-		}
-		if path.Base(f.Path) == "Chart.yaml" {
-			chart = filepath.Join(dir, filepath.FromSlash(path.Dir(f.Path)))
-		}
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if chart == "" {
-		t.Fatal("the case renders no chart")
-	}
-	return chart
-}
-
 // sloRules renders the chart's PrometheusRule with values-prod.yaml for the
 // release named after the chart (as the deploy workflow names it) in
 // namespace, and parses its groups with Prometheus's rulefmt.
 func sloRules(t *testing.T, chartDir, namespace string) []rulefmt.RuleGroup {
 	t.Helper()
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals, err := common.ReadValuesFile(filepath.Join(chartDir, "values-prod.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cvals, err := chartutil.CoalesceValues(ch, vals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals,
-		common.ReleaseOptions{Name: ch.Name(), Namespace: namespace, Revision: 1, IsInstall: true}, common.DefaultCapabilities.Copy(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e engine.Engine
-	files, err := e.RenderWithContext(t.Context(), ch, rv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, ok := files[ch.Name()+"/templates/prometheusrule.yaml"]
+	files := helmTemplate(t, chartDir, "values-prod.yaml", namespace)
+	text, ok := files["templates/prometheusrule.yaml"]
 	if !ok {
 		t.Fatal("the chart renders no templates/prometheusrule.yaml")
 	}
@@ -219,7 +165,7 @@ func simulate(t *testing.T, groups []rulefmt.RuleGroup, ss []series) []string {
 	st := newMemStore()
 	for _, s := range ss {
 		b := labels.NewBuilder(labels.FromMap(s.labels))
-		b.Set(labels.MetricName, s.name)
+		b.Set(model.MetricNameLabel, s.name)
 		lset := b.Labels()
 		for step := 0; step <= sloSteps; step++ {
 			st.add(lset, start.Add(time.Duration(step)*sloStep).UnixMilli(), float64(step)*s.inc)
@@ -294,7 +240,7 @@ func instant(t *testing.T, ng *promql.Engine, st *memStore, expr string, ts time
 func record(st *memStore, r rulefmt.Rule, vec promql.Vector, ts time.Time) {
 	for _, smp := range vec {
 		b := labels.NewBuilder(smp.Metric)
-		b.Set(labels.MetricName, r.Record)
+		b.Set(model.MetricNameLabel, r.Record)
 		for k, v := range r.Labels {
 			b.Set(k, v)
 		}
