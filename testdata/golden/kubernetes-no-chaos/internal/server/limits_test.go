@@ -139,7 +139,7 @@ func TestServeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = conn.Close() }()
-	if _, err := io.WriteString(conn, "GET /ok HTTP/1.1\r\nHost: x\r\n"); err != nil {
+	if _, err = io.WriteString(conn, "GET /ok HTTP/1.1\r\nHost: x\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
