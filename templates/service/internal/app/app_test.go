@@ -83,7 +83,11 @@ func (p *preBound) Listen(_ context.Context, addr string) (net.Listener, error) 
 	if err := p.fail[addr]; err != nil {
 		return nil, err
 	}
-	return p.lns[addr], nil
+	ln, ok := p.lns[addr]
+	if !ok {
+		return nil, errors.New("test: no listener bound for " + addr)
+	}
+	return ln, nil
 }
 
 func (p *preBound) url(addr string) string { return "http://" + p.lns[addr].Addr().String() }
@@ -112,7 +116,7 @@ func get(t *testing.T, url string, header map[string]string) (int, string) {
 func TestRunServesAndStops(t *testing.T) {
 	t.Parallel()
 	var lns preBound
-	lns.listen(t, ":8080", "localhost:6060")
+	lns.listen(t, ":8080", ":9090", "localhost:6060")
 	exp := tracetest.NewInMemoryExporter()
 	var stdout syncBuffer
 	var stderr bytes.Buffer
@@ -138,7 +142,10 @@ func TestRunServesAndStops(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "Hello, world!") {
 		t.Errorf("/v1/hello/world = %d %q", code, body)
 	}
-	_, metrics := get(t, lns.url(":8080")+"/metrics", nil)
+	if code, _ := get(t, lns.url(":8080")+"/metrics", nil); code != http.StatusNotFound {
+		t.Errorf("/metrics on the API port = %d, want 404 (it has a port of its own)", code)
+	}
+	_, metrics := get(t, lns.url(":9090")+"/metrics", nil)
 	for _, want := range []string{
 		`http_server_requests_total{code="200",method="GET",route="GET /v1/hello/{name}"} 1`,
 		`http_server_request_duration_seconds_bucket{method="GET",route="GET /v1/hello/{name}",le="0.25"} 1`,
@@ -204,13 +211,14 @@ func TestRunExitCodes(t *testing.T) {
 		{"bad flag", []string{"-nope"}, nil, "", ExitConfig, "flag provided but not defined", ""},
 		{"bad env", nil, map[string]string{"PORT": "eighty"}, "", ExitConfig, buildinfo.Name + `: invalid configuration: PORT="eighty"`, ""},
 		{"port in use", nil, nil, ":8080", ExitFailed, "", "cannot listen (is the port in use? set PORT)"},
+		{"metrics port in use", nil, nil, ":9090", ExitFailed, "", "cannot listen for /metrics"},
 		{"pprof port in use", nil, map[string]string{"PPROF_ADDR": ":6060"}, ":6060", ExitFailed, "", "cannot listen for pprof"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var lns preBound
-			lns.listen(t, ":8080")
+			lns.listen(t, ":8080", ":9090")
 			lns.fail = map[string]error{tt.failListen: listenErr}
 			var stdout, stderr bytes.Buffer
 			got := Run(context.Background(), Options{Args: tt.args, Getenv: env(tt.env), Stdout: &stdout, Stderr: &stderr, Listen: lns.Listen})
@@ -232,7 +240,7 @@ func TestRunRealListenerStopped(t *testing.T) {
 	cancel()
 	var stdout, stderr bytes.Buffer
 	got := Run(ctx, Options{
-		Args:   []string{"-port", "0", "-drain-timeout", "0s", "-shutdown-timeout", "1s"},
+		Args:   []string{"-port", "0", "-metrics-port", "0", "-drain-timeout", "0s", "-shutdown-timeout", "1s", "-flush-timeout", "1s"},
 		Getenv: env(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}),
 		Stdout: &stdout,
 		Stderr: &stderr,

@@ -24,16 +24,23 @@ import (
 
 // Config is the validated configuration of the service.
 type Config struct {
-	// Port is the TCP port of the API, the probes and /metrics. 0 picks a free port.
+	// Port is the TCP port of the API and the probes. 0 picks a free port.
 	Port int
+	// MetricsPort is the TCP port of /metrics, apart from the API so that
+	// scrapes never share the API's limits, routes or network policy. 0
+	// picks a free port.
+	MetricsPort int
 	// LogLevel is the lowest level that is logged.
 	LogLevel zerolog.Level
 	// DrainTimeout is how long, after SIGTERM, the service keeps serving while
 	// /readyz fails, so that load balancers stop sending it new requests.
 	DrainTimeout time.Duration
-	// ShutdownTimeout bounds the wait for in-flight requests (and the flush of
-	// telemetry) once the listener has closed.
+	// ShutdownTimeout bounds the wait for in-flight requests once the
+	// listeners have closed.
 	ShutdownTimeout time.Duration
+	// FlushTimeout bounds the export of buffered spans after the shutdown.
+	// A pod's termination grace period must cover drain + shutdown + flush.
+	FlushTimeout time.Duration
 	// DeploymentID identifies the rollout that started this process.
 	DeploymentID string
 	// Environment names where the service runs, e.g. production.
@@ -61,10 +68,12 @@ var (
 // settings lists every setting in the order of the usage text.
 func settings() []setting {
 	return []setting{
-		{Flag: "port", Env: "PORT", Default: "8080", Usage: "TCP port of the API, /healthz, /readyz and /metrics (0 picks a free port)", apply: setPort},
+		{Flag: "port", Env: "PORT", Default: "8080", Usage: "TCP port of the API, /healthz and /readyz (0 picks a free port)", apply: setPort},
+		{Flag: "metrics-port", Env: "METRICS_PORT", Default: "9090", Usage: "TCP port of /metrics, apart from the API (0 picks a free port)", apply: setMetricsPort},
 		{Flag: "log-level", Env: "LOG_LEVEL", Default: "info", Usage: "lowest level logged: trace, debug, info, warn or error", apply: setLogLevel},
 		{Flag: "drain-timeout", Env: "DRAIN_TIMEOUT", Default: "5s", Usage: "after SIGTERM, keep serving this long while /readyz fails", apply: setDrainTimeout},
 		{Flag: "shutdown-timeout", Env: "SHUTDOWN_TIMEOUT", Default: "10s", Usage: "then wait at most this long for in-flight requests", apply: setShutdownTimeout},
+		{Flag: "flush-timeout", Env: "FLUSH_TIMEOUT", Default: "5s", Usage: "then wait at most this long to export buffered spans", apply: setFlushTimeout},
 		{Flag: "deployment-id", Env: "DEPLOYMENT_ID", Default: "local", Usage: "identifier of the rollout, logged and added to traces", apply: setDeploymentID},
 		{Flag: "environment", Env: "ENVIRONMENT", Default: "development", Usage: "deployment environment, e.g. staging or production", apply: setEnvironment},
 		{Flag: "otlp-endpoint", Env: "OTEL_EXPORTER_OTLP_ENDPOINT", Default: "", Usage: "OTLP/HTTP collector base URL, e.g. http://otel-collector:4318 (empty: no export)", apply: setOTLPEndpoint},
@@ -108,6 +117,9 @@ func Load(args []string, getenv func(string) string, output io.Writer) (Config, 
 			errs = append(errs, fmt.Errorf("%s=%q: %w", source, value, err))
 		}
 	}
+	if len(errs) == 0 && c.Port != 0 && c.Port == c.MetricsPort {
+		errs = append(errs, fmt.Errorf("PORT and METRICS_PORT are both %d: /metrics needs a port of its own", c.Port))
+	}
 	if len(errs) > 0 {
 		return Config{}, &Error{Problems: errs}
 	}
@@ -133,13 +145,25 @@ func (e *Error) Unwrap() []error { return e.Problems }
 // Addr is the listen address of the API.
 func (c Config) Addr() string { return net.JoinHostPort("", strconv.Itoa(c.Port)) }
 
-func setPort(c *Config, v string) error {
+// MetricsAddr is the listen address of /metrics.
+func (c Config) MetricsAddr() string { return net.JoinHostPort("", strconv.Itoa(c.MetricsPort)) }
+
+func parsePort(v string) (int, error) {
 	p, err := strconv.Atoi(v)
 	if err != nil || p < 0 || p > 65535 {
-		return errors.New("must be a port number from 0 to 65535")
+		return 0, errors.New("must be a port number from 0 to 65535")
 	}
-	c.Port = p
-	return nil
+	return p, nil
+}
+
+func setPort(c *Config, v string) (err error) {
+	c.Port, err = parsePort(v)
+	return err
+}
+
+func setMetricsPort(c *Config, v string) (err error) {
+	c.MetricsPort, err = parsePort(v)
+	return err
 }
 
 func setLogLevel(c *Config, v string) error {
@@ -178,6 +202,12 @@ func setShutdownTimeout(c *Config, v string) error {
 		err = errors.New("must be more than 0 so in-flight requests can finish")
 	}
 	c.ShutdownTimeout = d
+	return err
+}
+
+func setFlushTimeout(c *Config, v string) error {
+	d, err := parseDuration(v)
+	c.FlushTimeout = d
 	return err
 }
 

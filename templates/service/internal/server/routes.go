@@ -77,18 +77,26 @@ func health(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// Routes is the service's ServeMux: the probes, /metrics and the API.
-func Routes(ready *Readiness, metrics http.Handler) *http.ServeMux {
+// Routes is the service's ServeMux on the API port: the probes and the API.
+// /metrics has a port of its own (MetricsRoutes), so scrapes are neither
+// counted nor limited as API requests.
+func Routes(ready *Readiness) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+HealthPath, health)
 	mux.Handle("GET "+ReadyPath, ready)
-	mux.Handle("GET "+MetricsPath, metrics)
 	mux.HandleFunc("GET /v1/hello/{name}", hello)
 	return mux
 }
 
-// QuietPaths are logged at debug level: probes and scrapes come every few seconds.
-var QuietPaths = map[string]bool{HealthPath: true, ReadyPath: true, MetricsPath: true}
+// MetricsRoutes is the ServeMux of the metrics port: GET /metrics only.
+func MetricsRoutes(metrics http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+MetricsPath, metrics)
+	return mux
+}
+
+// QuietPaths are logged at debug level: probes come every few seconds.
+var QuietPaths = map[string]bool{HealthPath: true, ReadyPath: true}
 
 // Handler wraps routes with metrics, request logs and a span per request.
 // An incoming traceparent header continues its trace.

@@ -56,9 +56,11 @@ func Run(ctx context.Context, o Options) int {
 	log := telemetry.NewLogger(o.Stdout, cfg.LogLevel, id)
 	log.Info().
 		Int("port", cfg.Port).
+		Int("metrics_port", cfg.MetricsPort).
 		Str("log_level", cfg.LogLevel.String()).
 		Str("drain_timeout", cfg.DrainTimeout.String()).
 		Str("shutdown_timeout", cfg.ShutdownTimeout.String()).
+		Str("flush_timeout", cfg.FlushTimeout.String()).
 		Bool("otlp_export", cfg.OTLPEndpoint != "").
 		Bool("pprof", cfg.PprofAddr != "").
 		Str("commit", buildinfo.Commit).
@@ -82,7 +84,7 @@ func Run(ctx context.Context, o Options) int {
 		log.Warn().Err(err).Msg("opentelemetry")
 	}))
 	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.FlushTimeout)
 		defer cancel()
 		if ferr := tp.Shutdown(flushCtx); ferr != nil {
 			log.Warn().Err(ferr).Msg("flushing spans failed")
@@ -101,11 +103,18 @@ func Run(ctx context.Context, o Options) int {
 		log.Error().Err(err).Str("addr", cfg.Addr()).Msg("cannot listen (is the port in use? set PORT)")
 		return ExitFailed
 	}
+	metricsLn, err := listen(ctx, cfg.MetricsAddr())
+	if err != nil {
+		_ = ln.Close()
+		log.Error().Err(err).Str("addr", cfg.MetricsAddr()).Msg("cannot listen for /metrics (is the port in use? set METRICS_PORT)")
+		return ExitFailed
+	}
 	var adminLn net.Listener
 	if cfg.PprofAddr != "" {
 		adminLn, err = listen(ctx, cfg.PprofAddr)
 		if err != nil {
 			_ = ln.Close()
+			_ = metricsLn.Close()
 			log.Error().Err(err).Str("addr", cfg.PprofAddr).Msg("cannot listen for pprof (set PPROF_ADDR)")
 			return ExitFailed
 		}
@@ -114,14 +123,15 @@ func Run(ctx context.Context, o Options) int {
 	metrics := telemetry.NewMetrics(id)
 	ready := &server.Readiness{}
 	srv := &server.Server{
-		Handler:         server.Handler(server.Routes(ready, metrics.Handler()), metrics, log, tp, prop),
+		Handler:         server.Handler(server.Routes(ready), metrics, log, tp, prop),
+		Metrics:         server.MetricsRoutes(metrics.Handler()),
 		Admin:           server.AdminRoutes(),
 		Ready:           ready,
 		Log:             log,
 		DrainTimeout:    cfg.DrainTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 	}
-	if err := srv.Serve(ctx, ln, adminLn); err != nil {
+	if err := srv.Serve(ctx, server.Listeners{API: ln, Metrics: metricsLn, Admin: adminLn}); err != nil {
 		log.Error().Err(err).Msg("server stopped uncleanly")
 		return ExitFailed
 	}

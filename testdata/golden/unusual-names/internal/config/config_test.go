@@ -23,17 +23,19 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := Config{
 		Port:            8080,
+		MetricsPort:     9090,
 		LogLevel:        zerolog.InfoLevel,
 		DrainTimeout:    5 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
+		FlushTimeout:    5 * time.Second,
 		DeploymentID:    "local",
 		Environment:     "development",
 	}
 	if got != want {
 		t.Errorf("Load() = %+v, want %+v", got, want)
 	}
-	if got.Addr() != ":8080" {
-		t.Errorf("Addr() = %q, want :8080", got.Addr())
+	if got.Addr() != ":8080" || got.MetricsAddr() != ":9090" {
+		t.Errorf("Addr() = %q, MetricsAddr() = %q, want :8080 and :9090", got.Addr(), got.MetricsAddr())
 	}
 }
 
@@ -45,10 +47,13 @@ func TestLoadSources(t *testing.T) {
 		env   map[string]string
 		check func(Config) bool
 	}{
-		{"env sets port", nil, map[string]string{"PORT": "9090"}, func(c Config) bool { return c.Port == 9090 }},
+		{"env sets port", nil, map[string]string{"PORT": "9091"}, func(c Config) bool { return c.Port == 9091 }},
 		{"flag beats env", []string{"-port", "7070"}, map[string]string{"PORT": "9090"}, func(c Config) bool { return c.Port == 7070 }},
 		{"flag beats bad env", []string{"-port=7070"}, map[string]string{"PORT": "nope"}, func(c Config) bool { return c.Port == 7070 }},
 		{"port zero picks a free port", nil, map[string]string{"PORT": "0"}, func(c Config) bool { return c.Port == 0 }},
+		{"both ports zero", nil, map[string]string{"PORT": "0", "METRICS_PORT": "0"}, func(c Config) bool { return c.Port == 0 && c.MetricsPort == 0 }},
+		{"metrics port", []string{"-metrics-port", "9100"}, nil, func(c Config) bool { return c.MetricsPort == 9100 }},
+		{"flush timeout", nil, map[string]string{"FLUSH_TIMEOUT": "0s"}, func(c Config) bool { return c.FlushTimeout == 0 }},
 		{"log level any case", nil, map[string]string{"LOG_LEVEL": "DEBUG"}, func(c Config) bool { return c.LogLevel == zerolog.DebugLevel }},
 		{"durations", []string{"-drain-timeout", "0s", "-shutdown-timeout", "1m"}, nil, func(c Config) bool {
 			return c.DrainTimeout == 0 && c.ShutdownTimeout == time.Minute
@@ -97,6 +102,9 @@ func TestLoadErrors(t *testing.T) {
 		{"otlp grpc scheme", nil, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "grpc://c:4317"}, []string{"http:// or https://"}},
 		{"pprof without port", nil, map[string]string{"PPROF_ADDR": "localhost"}, []string{"PPROF_ADDR", "host:port"}},
 		{"pprof bad port", nil, map[string]string{"PPROF_ADDR": "localhost:http"}, []string{"PPROF_ADDR", "port number"}},
+		{"metrics port not a number", nil, map[string]string{"METRICS_PORT": "metrics"}, []string{`METRICS_PORT="metrics"`, "0 to 65535"}},
+		{"metrics port is the API port", nil, map[string]string{"PORT": "9000", "METRICS_PORT": "9000"}, []string{"PORT and METRICS_PORT are both 9000"}},
+		{"flush not a duration", nil, map[string]string{"FLUSH_TIMEOUT": "soon"}, []string{`FLUSH_TIMEOUT="soon"`, "duration"}},
 		{"all problems at once", nil, map[string]string{"PORT": "x", "LOG_LEVEL": "y"}, []string{"PORT", "LOG_LEVEL", "; "}},
 	}
 	for _, tt := range tests {

@@ -12,13 +12,18 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Server runs the API listener (and the optional admin listener) and shuts
-// them down gracefully.
+// Server runs the API listener, the metrics listener and the optional admin
+// listener, and shuts them down gracefully.
 type Server struct {
-	// Handler serves the API listener.
+	// Handler serves the API listener, within Limits.
 	Handler http.Handler
+	// Metrics serves the metrics listener, when there is one.
+	Metrics http.Handler
 	// Admin serves the admin listener, when there is one.
 	Admin http.Handler
+	// Limits bound what one API request may take; the zero value means
+	// DefaultLimits.
+	Limits Limits
 	// Ready is the state that /readyz reports; Serve moves it along.
 	Ready *Readiness
 	// Log receives lifecycle events and the net/http error log.
@@ -38,17 +43,33 @@ type Server struct {
 // shutdown timeout passed; they were cut off.
 var ErrShutdownTimeout = errors.New("in-flight requests did not finish within the shutdown timeout")
 
-// Serve serves ln (and admin, unless nil) until ctx ends, then drains:
-// /readyz turns 503 and keep-alives stop for DrainTimeout while requests are
+// Listeners are the sockets Serve serves: API is required, Metrics and
+// Admin are optional (nil: not served).
+type Listeners struct {
+	API     net.Listener
+	Metrics net.Listener
+	Admin   net.Listener
+}
+
+// Serve serves the listeners until ctx ends, then drains: /readyz turns 503
+// and keep-alives stop for DrainTimeout while requests (and scrapes) are
 // still served, then the listeners close and in-flight requests get up to
 // ShutdownTimeout to finish. It returns nil after a clean shutdown.
-func (s *Server) Serve(ctx context.Context, ln, admin net.Listener) error {
+func (s *Server) Serve(ctx context.Context, l Listeners) error {
 	errLog := stdlog.New(s.Log.With().Str("component", "net/http").Logger(), "", 0)
-	servers := []*http.Server{newHTTPServer(s.Handler, errLog)}
-	listeners := []net.Listener{ln}
-	if admin != nil {
-		servers = append(servers, newHTTPServer(s.Admin, errLog))
-		listeners = append(listeners, admin)
+	limits := s.Limits
+	if limits == (Limits{}) {
+		limits = DefaultLimits()
+	}
+	servers := []*http.Server{limits.server(LimitBody(s.Handler, limits.MaxBodyBytes), errLog)}
+	listeners := []net.Listener{l.API}
+	if l.Metrics != nil {
+		servers = append(servers, scrapeLimits.server(orNotFound(s.Metrics), errLog))
+		listeners = append(listeners, l.Metrics)
+	}
+	if l.Admin != nil {
+		servers = append(servers, adminLimits.server(orNotFound(s.Admin), errLog))
+		listeners = append(listeners, l.Admin)
 	}
 	// Ready before the first Accept: the listener is bound, so a probe that
 	// connects now is answered by this server, and must see it ready.
@@ -57,9 +78,12 @@ func (s *Server) Serve(ctx context.Context, ln, admin net.Listener) error {
 	for i, srv := range servers {
 		go func() { serveErr <- srv.Serve(listeners[i]) }()
 	}
-	ev := s.Log.Info().Str("addr", ln.Addr().String())
-	if admin != nil {
-		ev = ev.Str("admin_addr", admin.Addr().String())
+	ev := s.Log.Info().Str("addr", l.API.Addr().String())
+	if l.Metrics != nil {
+		ev = ev.Str("metrics_addr", l.Metrics.Addr().String())
+	}
+	if l.Admin != nil {
+		ev = ev.Str("admin_addr", l.Admin.Addr().String())
 	}
 	ev.Msg("serving")
 
@@ -107,13 +131,13 @@ func (s *Server) Serve(ctx context.Context, ln, admin net.Listener) error {
 	return nil
 }
 
-func newHTTPServer(h http.Handler, errLog *stdlog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          errLog,
+// orNotFound keeps a listener without a handler from serving
+// http.DefaultServeMux.
+func orNotFound(h http.Handler) http.Handler {
+	if h == nil {
+		return http.NotFoundHandler()
 	}
+	return h
 }
 
 func closeAll(servers []*http.Server) {

@@ -100,7 +100,7 @@ func TestRoutes(t *testing.T) {
 	t.Parallel()
 	ready := &Readiness{}
 	ready.Set(Serving)
-	mux := Routes(ready, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("metrics")) }))
+	mux := Routes(ready)
 	long := strings.Repeat("x", maxNameLen+1)
 	tests := []struct {
 		method, path string
@@ -109,7 +109,7 @@ func TestRoutes(t *testing.T) {
 	}{
 		{http.MethodGet, HealthPath, http.StatusOK, "ok\n"},
 		{http.MethodGet, ReadyPath, http.StatusOK, "ready\n"},
-		{http.MethodGet, MetricsPath, http.StatusOK, "metrics"},
+		{http.MethodGet, MetricsPath, http.StatusNotFound, ""}, // on the metrics port only
 		{http.MethodGet, "/v1/hello/gopher", http.StatusOK, `{"message":"Hello, gopher!"}` + "\n"},
 		{http.MethodGet, "/v1/hello/%E4%B8%96%E7%95%8C", http.StatusOK, `{"message":"Hello, 世界!"}` + "\n"},
 		{http.MethodGet, "/v1/hello/" + long, http.StatusBadRequest, `{"error":"name must be valid UTF-8 of at most 64 characters"}` + "\n"},
@@ -134,7 +134,7 @@ func TestTraceContinuesFromTraceparent(t *testing.T) {
 	var logs syncBuffer
 	log := telemetry.NewLogger(&logs, zerolog.InfoLevel, testID)
 	ready := &Readiness{}
-	h := Handler(Routes(ready, m.Handler()), m, log, tp, telemetry.Propagator())
+	h := Handler(Routes(ready), m, log, tp, telemetry.Propagator())
 
 	const (
 		traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -187,36 +187,41 @@ type running struct {
 	done   chan error
 	drain  chan time.Time
 	logs   *syncBuffer
+	metURL string
 	admURL string
 }
 
 func start(t *testing.T, handler http.Handler, ready *Readiness, withAdmin bool, shutdownTimeout time.Duration) *running {
 	t.Helper()
+	return startServer(t, &Server{Handler: handler, Ready: ready, ShutdownTimeout: shutdownTimeout}, withAdmin)
+}
+
+// startServer serves srv on fresh loopback listeners (API, metrics and,
+// withAdmin, admin); the drain ends when the test sends on r.drain.
+func startServer(t *testing.T, srv *Server, withAdmin bool) *running {
+	t.Helper()
 	logs := &syncBuffer{}
 	r := &running{
+		srv:   srv,
 		done:  make(chan error, 1),
 		drain: make(chan time.Time),
 		logs:  logs,
 	}
-	r.srv = &Server{
-		Handler:         handler,
-		Admin:           AdminRoutes(),
-		Ready:           ready,
-		Log:             zerolog.New(logs),
-		DrainTimeout:    time.Hour, // ended by the test through r.drain
-		ShutdownTimeout: shutdownTimeout,
-		after:           func(time.Duration) <-chan time.Time { return r.drain },
-	}
-	ln := listen(t)
-	r.url = "http://" + ln.Addr().String()
-	var adm net.Listener
+	srv.Metrics = MetricsRoutes(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("metrics\n")) }))
+	srv.Admin = AdminRoutes()
+	srv.Log = zerolog.New(logs)
+	srv.DrainTimeout = time.Hour // ended by the test through r.drain
+	srv.after = func(time.Duration) <-chan time.Time { return r.drain }
+	l := Listeners{API: listen(t), Metrics: listen(t)}
+	r.url = "http://" + l.API.Addr().String()
+	r.metURL = "http://" + l.Metrics.Addr().String()
 	if withAdmin {
-		adm = listen(t)
-		r.admURL = "http://" + adm.Addr().String()
+		l.Admin = listen(t)
+		r.admURL = "http://" + l.Admin.Addr().String()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
-	go func() { r.done <- r.srv.Serve(ctx, ln, adm) }()
+	go func() { r.done <- r.srv.Serve(ctx, l) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -244,7 +249,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	ready := &Readiness{}
-	mux := Routes(ready, http.NotFoundHandler())
+	mux := Routes(ready)
 	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, _ *http.Request) {
 		close(entered)
 		<-release
@@ -383,7 +388,7 @@ func TestServeFailsWhenListenerBreaks(t *testing.T) {
 				cancel()
 			}
 			done := make(chan error, 1)
-			go func() { done <- s.Serve(ctx, ln, nil) }()
+			go func() { done <- s.Serve(ctx, Listeners{API: ln}) }()
 			if tt.draining {
 				waitFor(t, "draining", func() bool { return s.Ready.State() == Draining })
 			}
@@ -404,7 +409,7 @@ func TestServeDefaultDrainTimer(t *testing.T) {
 	s := &Server{Handler: http.NotFoundHandler(), Ready: &Readiness{}, Log: zerolog.Nop(), ShutdownTimeout: time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // already stopping: with no drain time Serve returns at once
-	if err := s.Serve(ctx, listen(t), nil); err != nil {
+	if err := s.Serve(ctx, Listeners{API: listen(t)}); err != nil {
 		t.Errorf("Serve = %v", err)
 	}
 	if s.Ready.State() != Draining {
@@ -419,7 +424,7 @@ func TestHandlerUsesPropagator(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	m := telemetry.NewMetrics(testID)
-	h := Handler(Routes(&Readiness{}, m.Handler()), m, zerolog.Nop(), tp, propagation.Baggage{})
+	h := Handler(Routes(&Readiness{}), m, zerolog.Nop(), tp, propagation.Baggage{})
 	req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, HealthPath, nil)
 	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	h.ServeHTTP(httptest.NewRecorder(), req)

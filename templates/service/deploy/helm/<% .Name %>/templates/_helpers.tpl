@@ -27,14 +27,19 @@
 {{- default .Chart.AppVersion .Values.image.tag | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels on every object (Helm's recommended set). */}}
-{{- define "service.labels" -}}
+{{/* Labels on every object (Helm's recommended set) but the component. */}}
+{{- define "service.commonLabels" -}}
 helm.sh/chart: {{ include "service.chart" . }}
 {{ include "service.selectorLabels" . }}
 app.kubernetes.io/version: {{ include "service.version" . | quote }}
-app.kubernetes.io/component: server
 app.kubernetes.io/part-of: {{ include "service.name" . }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Labels of the server's objects. */}}
+{{- define "service.labels" -}}
+{{ include "service.commonLabels" . }}
+app.kubernetes.io/component: server
 {{- end }}
 
 {{/* Selector of this release's pods (immutable in a Deployment). */}}
@@ -84,4 +89,28 @@ capabilities:
     - ALL
 seccompProfile:
   type: RuntimeDefault
+{{- end }}
+
+{{/* Seconds the service may take after SIGTERM: drain, shutdown, span flush.
+The Istio sidecar drains this long, so the service's own calls (the span
+export among them) work until it exits. */}}
+{{- define "service.stopSeconds" -}}
+{{- add .Values.shutdown.drainSeconds .Values.shutdown.timeoutSeconds .Values.shutdown.flushSeconds }}
+{{- end }}
+
+{{/* Pod annotations: Istio's (when istio.enabled) under podAnnotations,
+which win. The sidecar starts before the service and drains as long as the
+service stops; the metrics port bypasses the sidecar, so Prometheus (outside
+the mesh) scrapes it in plain HTTP under STRICT mutual TLS. */}}
+{{- define "service.podAnnotations" -}}
+{{- $ann := dict }}
+{{- if .Values.istio.enabled }}
+{{- $proxy := dict "holdApplicationUntilProxyStarts" true "terminationDrainDuration" (printf "%ss" (include "service.stopSeconds" .)) }}
+{{- $_ := set $ann "proxy.istio.io/config" (toJson $proxy) }}
+{{- $_ := set $ann "traffic.sidecar.istio.io/excludeInboundPorts" (toString .Values.metricsPort) }}
+{{- end }}
+{{- $ann = merge (deepCopy .Values.podAnnotations) $ann }}
+{{- with $ann }}
+{{- toYaml . }}
+{{- end }}
 {{- end }}
