@@ -73,7 +73,7 @@ func Render(ctx context.Context, in RenderInput) ([]File, error) {
 		if d.IsDir() {
 			return nil
 		}
-		if !r.plain && name == ManifestName {
+		if !r.plain && (name == ManifestName || name == TestsFileName) {
 			return nil
 		}
 		f, keep, err := r.file(in.Template.FS, name, d)
