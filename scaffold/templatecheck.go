@@ -101,7 +101,7 @@ type templateChecker struct {
 	fsys     fs.FS
 	m        *Manifest
 	pos      *manifestPos
-	names    []string       // template files, not paved's own
+	names    []string // template files, not paved's own
 	entries  map[string]fs.DirEntry
 	data     map[string]any // example render data, answers included
 	dataOK   bool           // every default and condition rendered
