@@ -214,7 +214,9 @@ func cmdTemplateTest(ctx context.Context, args []string, stdout, stderr io.Write
 func cmdTemplateVersions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("paved template versions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: paved template versions SRC  (a built-in name, ./dir, or MODULE[//SUBDIR])") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: paved template versions SRC  (a built-in name, ./dir, or MODULE[//SUBDIR])")
+	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
