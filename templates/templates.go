@@ -28,7 +28,7 @@ import (
 //go:generate go test -run TestEmbeddedZipsFresh -update .
 
 // Names lists the built-in templates; the first is the default.
-var Names = []string{"service"}
+var Names = []string{"service", "template"}
 
 //go:embed *.zip
 var zips embed.FS
