@@ -170,3 +170,23 @@ func TestCheckTemplateNoManifest(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// FuzzCheckTemplate: whatever a manifest and a file hold, check reports
+// findings (or an error) and never panics.
+func FuzzCheckTemplate(f *testing.F) {
+	f.Add("questions:\n  - name: Name\n    default: '{{ .Module }}'\n    when: '{{ .X }}'\nfiles:\n  - path: 'a/**'\n    when: '{{ .Name }}'\n", "a/{{ .Name }}.tmpl", "{{ range .Name }}{{ $.Y }}{{ end }}")
+	f.Add("delims: ['<%', '%>']\nrename:\n  a: 'b/<% .Q %>'\n", "a/x.tmpl", "<% if %>")
+	f.Fuzz(func(t *testing.T, manifest, name, content string) {
+		fsys := fstest.MapFS{"paved.yaml": {Data: []byte(manifest)}}
+		if fs.ValidPath(name) && name != "paved.yaml" && name != "." {
+			fsys[name] = &fstest.MapFile{Data: []byte(content)}
+		}
+		findings, err := CheckTemplate(t.Context(), fsys)
+		for _, fd := range findings {
+			if fd.Line < 1 || fd.Col < 1 || fd.File == "" || fd.Message == "" {
+				t.Fatalf("malformed finding %+v", fd)
+			}
+		}
+		_ = err
+	})
+}

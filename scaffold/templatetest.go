@@ -33,6 +33,10 @@ type TemplateTest struct {
 	Cases    *TestCases
 	// GoldenDir holds a directory per case, on disk.
 	GoldenDir string
+	// GoldenRoot confines every read and write of golden trees: a cases
+	// file may put them beside the template (golden: ../testdata/golden),
+	// but -update never removes or writes anything outside GoldenRoot.
+	GoldenRoot string
 	// Update rewrites the golden trees instead of comparing with them.
 	Update bool
 	// Run selects the cases whose name it matches; nil runs all.
@@ -64,8 +68,9 @@ type GateResult struct {
 
 // OpenTemplateTest reads the template in dir, as it is on disk, and its
 // cases file, for `paved template test DIR`. Golden trees are looked up
-// relative to dir.
-func OpenTemplateTest(dir string) (*TemplateTest, error) {
+// relative to dir and must stay inside dir's git repository (or dir, when
+// it is not in one).
+func OpenTemplateTest(ctx context.Context, dir string) (*TemplateTest, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -81,11 +86,25 @@ func OpenTemplateTest(dir string) (*TemplateTest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
+	root := abs
+	if out, err := (gitRepo{dir: abs}).run(ctx, nil, "rev-parse", "--show-toplevel"); err == nil {
+		root = strings.TrimSpace(string(out))
+	}
 	return &TemplateTest{
-		Template:  &Template{FS: fsys, Source: filepath.Base(abs), Version: GoldenVersion},
-		Cases:     cases,
-		GoldenDir: filepath.Join(abs, filepath.FromSlash(cases.Golden)),
+		Template:   &Template{FS: fsys, Source: filepath.Base(abs), Version: GoldenVersion},
+		Cases:      cases,
+		GoldenDir:  filepath.Join(abs, filepath.FromSlash(cases.Golden)),
+		GoldenRoot: root,
 	}, nil
+}
+
+// goldenPath is a case's golden directory relative to GoldenRoot.
+func (tt *TemplateTest) goldenPath(name string) (string, error) {
+	rel, err := filepath.Rel(tt.GoldenRoot, filepath.Join(tt.GoldenDir, name))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", fmt.Errorf("golden trees in %s are outside %s (the template's repository): paved reads and writes golden trees only inside it", tt.GoldenDir, tt.GoldenRoot)
+	}
+	return rel, nil
 }
 
 // RunTemplateTest runs the cases, in parallel, and returns their results
@@ -133,13 +152,16 @@ func (tt *TemplateTest) runCase(ctx context.Context, m *Manifest, c TestCase) Ca
 		gate = "update"
 	}
 	files, err := tt.render(ctx, m, c)
+	var rel string
 	if err == nil {
-		dir := filepath.Join(tt.GoldenDir, c.Name)
+		rel, err = tt.goldenPath(c.Name)
+	}
+	if err == nil {
 		if tt.Update {
-			err = writeGolden(dir, files)
+			err = writeGolden(tt.GoldenRoot, rel, files)
 		} else {
 			var detail string
-			if detail, err = compareGolden(dir, files); err != nil {
+			if detail, err = compareGolden(tt.GoldenRoot, rel, files); err != nil {
 				res.Gates = append(res.Gates, GateResult{Name: gate, Err: err, Detail: detail, Duration: time.Since(start)})
 				return res
 			}
@@ -216,8 +238,8 @@ func tail(s string, n int) string {
 
 // compareGolden compares a rendered tree with its golden directory, file by
 // file; detail holds a unified diff per differing file.
-func compareGolden(dir string, files []File) (detail string, err error) {
-	want, err := readGolden(dir)
+func compareGolden(root, dir string, files []File) (detail string, err error) {
+	want, err := readGolden(root, dir)
 	if err != nil {
 		return "", err
 	}
@@ -255,7 +277,7 @@ func compareGolden(dir string, files []File) (detail string, err error) {
 	if len(differ) == 0 {
 		return "", nil
 	}
-	return b.String(), fmt.Errorf("differs from %s in %s (if intended: -update)", dir, strings.Join(differ, ", "))
+	return b.String(), fmt.Errorf("differs from %s in %s (if intended: -update)", filepath.Join(root, dir), strings.Join(differ, ", "))
 }
 
 // goldenContent is what a golden tree holds for a file: its bytes, or for
@@ -267,60 +289,64 @@ func goldenContent(f File) string {
 	return string(f.Data)
 }
 
-func readGolden(dir string) (map[string]string, error) {
+// readGolden reads a golden tree, dir relative to root, through root.
+func readGolden(root, dir string) (map[string]string, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
 	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(r.FS(), filepath.ToSlash(dir), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
+		rel := strings.TrimPrefix(p, filepath.ToSlash(dir)+"/")
 		if d.Type()&fs.ModeSymlink != 0 {
-			target, err := os.Readlink(p)
-			out[filepath.ToSlash(rel)] = "link -> " + target
+			target, err := r.Readlink(filepath.FromSlash(p))
+			out[rel] = "link -> " + target
 			return err
 		}
-		data, err := os.ReadFile(p)
-		out[filepath.ToSlash(rel)] = string(data)
+		data, err := r.ReadFile(filepath.FromSlash(p))
+		out[rel] = string(data)
 		return err
 	})
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no golden tree %s (create it with -update)", dir)
+		return nil, fmt.Errorf("no golden tree %s (create it with -update)", filepath.Join(root, dir))
 	}
 	return out, err
 }
 
-// writeGolden replaces a golden tree with a rendered one. Files are written
-// 0o644 (golden trees are data; modes are not compared), links as links.
-func writeGolden(dir string, files []File) error {
+// writeGolden replaces a golden tree (dir, relative to root) with a
+// rendered one, through root. Files are written 0o644 (golden trees are
+// data; modes are not compared), links as links.
+func writeGolden(root, dir string, files []File) error {
 	if err := CheckTree(filesWithoutState(files)); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	root, err := os.OpenRoot(dir)
+	r, err := os.OpenRoot(root)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer r.Close()
+	if err := r.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := r.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	for _, f := range files {
-		name := filepath.FromSlash(f.Path)
-		if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		name := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := r.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			return err
 		}
 		if f.Mode&fs.ModeSymlink != 0 {
-			if err := root.Symlink(f.Link, name); err != nil {
+			if err := r.Symlink(f.Link, name); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := root.WriteFile(name, f.Data, 0o644); err != nil {
+		if err := r.WriteFile(name, f.Data, 0o644); err != nil {
 			return err
 		}
 	}

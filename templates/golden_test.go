@@ -26,11 +26,16 @@ func builtinTest(t *testing.T, name string) *scaffold.TemplateTest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt, err := scaffold.OpenTemplateTest(name)
+	tt, err := scaffold.OpenTemplateTest(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tt.Template.FS = zr
+	// The golden trees are paved's testdata, also when paved is not a git
+	// checkout.
+	if tt.GoldenRoot, err = filepath.Abs(".."); err != nil {
+		t.Fatal(err)
+	}
 	return tt
 }
 

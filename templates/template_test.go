@@ -35,7 +35,7 @@ func TestTemplateTemplate(t *testing.T) {
 			if err != nil || len(findings) > 0 {
 				t.Fatalf("paved template check %s: %v %v", name, err, findings)
 			}
-			tt, err := scaffold.OpenTemplateTest(dir)
+			tt, err := scaffold.OpenTemplateTest(t.Context(), dir)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,7 +20,8 @@ import (
 const templateUsage = `usage:
   paved template list [NAME]                       built-in templates, their questions and defaults
   paved template check [--format text|json] [DIR]  lint a template (exit 1: findings)
-  paved template test [-update] [-run REGEX] [DIR] render paved-tests.yaml's cases, compare with golden trees, run their commands
+  paved template test [-update] [-run REGEX] [-golden-only] [DIR]
+                                                   render paved-tests.yaml's cases, compare with golden trees, run their commands
   paved template versions SRC                      a template source's versions, newest first
 `
 
@@ -151,19 +152,25 @@ func cmdTemplateTest(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	update := fs.Bool("update", false, "rewrite the golden trees from what the template renders")
 	runRE := fs.String("run", "", "run only the cases whose name matches this regular expression")
+	goldenOnly := fs.Bool("golden-only", false, "compare golden trees only; run no commands (the cases file's commands run as you: test only templates you trust)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: paved template test [-update] [-run REGEX] [DIR]")
+		fmt.Fprintln(stderr, "usage: paved template test [-update] [-run REGEX] [-golden-only] [DIR]")
 		fs.PrintDefaults()
 	}
 	dir, err := optionalDir(fs, args)
 	if err != nil {
 		return err
 	}
-	tt, err := scaffold.OpenTemplateTest(dir)
+	tt, err := scaffold.OpenTemplateTest(ctx, dir)
 	if err != nil {
 		return err
 	}
 	tt.Update = *update
+	if *goldenOnly {
+		for i := range tt.Cases.Cases {
+			tt.Cases.Cases[i].Commands = nil
+		}
+	}
 	if *runRE != "" {
 		if tt.Run, err = regexp.Compile(*runRE); err != nil {
 			return fmt.Errorf("-run: %w", err)
