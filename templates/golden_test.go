@@ -41,10 +41,28 @@ func builtinTest(t *testing.T, name string) *scaffold.TemplateTest {
 
 // TestGolden renders every case of templates/service/paved-tests.yaml and
 // compares it with testdata/golden/<case>, byte for byte; -update rewrites
-// them.
+// them. The cases' commands are TestServiceCaseCommands'.
 func TestGolden(t *testing.T) {
 	tt := builtinTest(t, "service")
 	tt.Update = *templates.UpdateFlag
+	for i := range tt.Cases.Cases {
+		tt.Cases.Cases[i].Commands = nil
+	}
+	runTemplateTest(t, tt)
+}
+
+// TestServiceCaseCommands is `paved template test templates/service`:
+// golden trees, then each case's commands (go vet, go test) in the
+// rendered repository.
+func TestServiceCaseCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and tests every case's repository")
+	}
+	runTemplateTest(t, builtinTest(t, "service"))
+}
+
+func runTemplateTest(t *testing.T, tt *scaffold.TemplateTest) {
+	t.Helper()
 	results, err := scaffold.RunTemplateTest(t.Context(), tt)
 	if err != nil {
 		t.Fatal(err)
