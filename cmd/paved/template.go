@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -65,7 +66,7 @@ func cmdTemplateList(args []string, stdout, stderr io.Writer) error {
 	}
 	names := templates.Names
 	if len(pos) == 1 {
-		if !strings.Contains(" "+strings.Join(names, " ")+" ", " "+pos[0]+" ") {
+		if !slices.Contains(names, pos[0]) {
 			return fmt.Errorf("no built-in template %q (built in: %s)", pos[0], strings.Join(names, ", "))
 		}
 		names = []string{pos[0]}
