@@ -394,7 +394,7 @@ func (c *templateChecker) tmplFile(name string, content []byte) {
 	}
 	// A .tmpl.tmpl file makes a .tmpl file: a template for a later render,
 	// which may well hold no action of this one.
-	if !hasAction(t.Tree.Root) && !strings.HasSuffix(name, ".tmpl.tmpl") {
+	if !hasAction(t.Root) && !strings.HasSuffix(name, ".tmpl.tmpl") {
 		c.add(name, 1, 1, "ends in .tmpl but holds no %s action: drop the .tmpl suffix (it is copied as it is)", c.m.Delims[0])
 	}
 }
