@@ -39,16 +39,20 @@ func builtinTest(t *testing.T, name string) *scaffold.TemplateTest {
 	return tt
 }
 
-// TestGolden renders every case of templates/service/paved-tests.yaml and
+// TestGolden renders every case of each built-in's paved-tests.yaml and
 // compares it with testdata/golden/<case>, byte for byte; -update rewrites
 // them. The cases' commands are TestServiceCaseCommands'.
 func TestGolden(t *testing.T) {
-	tt := builtinTest(t, "service")
-	tt.Update = *templates.UpdateFlag
-	for i := range tt.Cases.Cases {
-		tt.Cases.Cases[i].Commands = nil
+	for _, name := range templates.Names {
+		t.Run(name, func(t *testing.T) {
+			tt := builtinTest(t, name)
+			tt.Update = *templates.UpdateFlag
+			for i := range tt.Cases.Cases {
+				tt.Cases.Cases[i].Commands = nil
+			}
+			runTemplateTest(t, tt)
+		})
 	}
-	runTemplateTest(t, tt)
 }
 
 // TestServiceCaseCommands is `paved template test templates/service`:
