@@ -97,7 +97,7 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 		if d.IsDir() {
 			return nil
 		}
-		if !r.plain && name == ManifestName {
+		if !r.plain && (name == ManifestName || name == TestsFileName) {
 			return nil
 		}
 		current.Store(&name)

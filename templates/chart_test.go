@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/paved-dev/paved/scaffold"
 	"github.com/paved-dev/paved/templates"
 )
 
@@ -454,4 +455,14 @@ func anyStrings(v any) []string {
 		}
 	}
 	return out
+}
+
+// renderCase renders a built-in template for a case, as the golden tests do.
+func renderCase(t *testing.T, name string, c templates.Case) []scaffold.File {
+	t.Helper()
+	_, files, err := templates.RenderCase(t.Context(), name, name, c, "v0.0.0-golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

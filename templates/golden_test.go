@@ -1,68 +1,81 @@
 package templates_test
 
 import (
-	"io/fs"
+	"archive/zip"
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 	"testing"
-
-	"github.com/aymanbagabas/go-udiff"
 
 	"github.com/paved-dev/paved/scaffold"
 	"github.com/paved-dev/paved/templates"
 )
 
-// goldenVersion stands in for paved's version, so golden files do not
-// change with every commit.
-const goldenVersion = "v0.0.0-golden"
-
-// renderCase renders the template directory as the embedded zip would hold it.
-func renderCase(t *testing.T, name string, c templates.Case) []scaffold.File {
+// builtinTest is `paved template test` of a built-in template as its
+// embedded zip holds it (Zip's file selection), with the cases file of its
+// directory: the code path the CLI runs, on what users get.
+func builtinTest(t *testing.T, name string) *scaffold.TemplateTest {
 	t.Helper()
-	_, files, err := templates.RenderCase(t.Context(), name, name, c, goldenVersion)
+	data, err := templates.Zip(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return files
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt, err := scaffold.OpenTemplateTest(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt.Template.FS = zr
+	// The golden trees are paved's testdata, also when paved is not a git
+	// checkout.
+	if tt.GoldenRoot, err = filepath.Abs(".."); err != nil {
+		t.Fatal(err)
+	}
+	return tt
 }
 
-// TestGolden compares the rendered built-in template with
-// testdata/golden/<case>, byte for byte; -update rewrites them.
+// TestGolden renders every case of each built-in's paved-tests.yaml and
+// compares it with testdata/golden/<case>, byte for byte; -update rewrites
+// them. The cases' commands are TestServiceCaseCommands'.
 func TestGolden(t *testing.T) {
-	for _, c := range templates.ServiceCases {
-		t.Run(c.Name, func(t *testing.T) {
-			files := renderCase(t, "service", c)
-			dir := filepath.Join("..", "testdata", "golden", c.Name)
-			if *templates.UpdateFlag {
-				writeGolden(t, dir, files)
-				return
+	for _, name := range templates.Names {
+		t.Run(name, func(t *testing.T) {
+			tt := builtinTest(t, name)
+			tt.Update = *templates.UpdateFlag
+			for i := range tt.Cases.Cases {
+				tt.Cases.Cases[i].Commands = nil
 			}
-			want := readGolden(t, dir)
-			got := map[string]string{}
-			for _, f := range files {
-				got[f.Path] = string(f.Data)
-			}
-			var names []string
-			for name := range want {
-				names = append(names, name)
-			}
-			for name := range got {
-				if _, ok := want[name]; !ok {
-					names = append(names, name)
-				}
-			}
-			slices.Sort(names)
-			for _, name := range names {
-				w, inWant := want[name]
-				g, inGot := got[name]
-				switch {
-				case !inWant:
-					t.Errorf("%s: rendered but not in the golden files", name)
-				case !inGot:
-					t.Errorf("%s: in the golden files but no longer rendered", name)
-				case w != g:
-					t.Errorf("%s differs from its golden file (-golden +rendered):\n%s", name, udiff.Unified("golden/"+name, "rendered/"+name, w, g))
+			runTemplateTest(t, tt)
+		})
+	}
+}
+
+// TestServiceCaseCommands is `paved template test templates/service`:
+// golden trees, then each case's commands (go vet, go test) in the
+// rendered repository.
+func TestServiceCaseCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and tests every case's repository")
+	}
+	runTemplateTest(t, builtinTest(t, "service"))
+}
+
+func runTemplateTest(t *testing.T, tt *scaffold.TemplateTest) {
+	t.Helper()
+	results, err := scaffold.RunTemplateTest(t.Context(), tt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		t.Run(r.Case.Name, func(t *testing.T) {
+			for _, g := range r.Gates {
+				if g.Err != nil {
+					t.Errorf("%s: %v\n%s", g.Name, g.Err, g.Detail)
 				}
 			}
 			if t.Failed() {
@@ -72,36 +85,37 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func writeGolden(t *testing.T, dir string, files []scaffold.File) {
-	t.Helper()
-	if err := os.RemoveAll(dir); err != nil {
+// TestServiceCasesMatchFile keeps templates.ServiceCases (used by the
+// end-to-end and API-server tests) the same as the cases file.
+func TestServiceCasesMatchFile(t *testing.T) {
+	tc, err := scaffold.ReadTestCases(os.DirFS("service"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
+	if len(tc.Cases) != len(templates.ServiceCases) {
+		t.Fatalf("%d cases in service/paved-tests.yaml, %d in ServiceCases", len(tc.Cases), len(templates.ServiceCases))
+	}
+	for i, c := range templates.ServiceCases {
+		f := tc.Cases[i]
+		if f.Name != c.Name || f.Module != c.Module || len(f.Answers) != len(c.Set) {
+			t.Errorf("case %d: file has %s %s %v, ServiceCases %s %s %v", i, f.Name, f.Module, f.Answers, c.Name, c.Module, c.Set)
+			continue
 		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			t.Fatal(err)
+		for _, kv := range c.Set {
+			k, v, _ := strings.Cut(kv, "=")
+			if got := fmt.Sprint(f.Answers[k]); got != v {
+				t.Errorf("case %s: answer %s is %q in the file, %q in ServiceCases", c.Name, k, got, v)
+			}
 		}
 	}
 }
 
-func readGolden(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("reading golden files: %v (create them with -update)", err)
+// TestGoldenDirOutsideTemplate: the service's golden trees are paved's
+// testdata, never part of the template.
+func TestGoldenDirOutsideTemplate(t *testing.T) {
+	tt := builtinTest(t, "service")
+	abs, _ := filepath.Abs(filepath.Join("..", "testdata", "golden"))
+	if tt.GoldenDir != abs {
+		t.Errorf("golden trees in %s, want %s", tt.GoldenDir, abs)
 	}
-	return out
 }

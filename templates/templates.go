@@ -21,12 +21,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/paved-dev/paved/scaffold"
 )
 
 //go:generate go test -run TestEmbeddedZipsFresh -update .
 
 // Names lists the built-in templates; the first is the default.
-var Names = []string{"service"}
+var Names = []string{"service", "template"}
 
 //go:embed *.zip
 var zips embed.FS
@@ -91,8 +93,16 @@ func Zip(ctx context.Context, dir string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// templateFiles lists the files of dir, slash-separated and sorted.
+// templateFiles lists the files of dir, slash-separated and sorted. The
+// cases file of `paved template test` stays out: it is never rendered, so
+// users would get nothing from it.
 func templateFiles(ctx context.Context, dir string) ([]string, error) {
+	names, err := allFiles(ctx, dir)
+	return slices.DeleteFunc(names, func(name string) bool { return name == scaffold.TestsFileName }), err
+}
+
+// allFiles lists every file of dir that git tracks or would track.
+func allFiles(ctx context.Context, dir string) ([]string, error) {
 	var names []string
 	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", ".")
 	cmd.Dir = dir

@@ -13,7 +13,7 @@ import (
 func TestCompletionFlags(t *testing.T) {
 	flagLine := regexp.MustCompile(`(?m)^  (-[a-z-]+)`)
 	for _, c := range completionCommands {
-		if c.name == "completion" || c.name == "help" || c.name == "version" || c.name == "templates" || c.name == "verify" { // verify: paved-verify's flags, tested there
+		if c.name == "completion" || c.name == "help" || c.name == "version" || c.name == "templates" || c.name == "template" || c.name == "verify" { // verify: paved-verify's flags, tested there
 			continue
 		}
 		_, _, stderr := runPaved(t, t.TempDir(), c.name, "-h")
@@ -38,6 +38,7 @@ func TestBashCompletion(t *testing.T) {
 		{"paved up", "update"},
 		{"paved update --allow-d", "--allow-dirty --allow-downgrade"},
 		{"paved completion f", "fish"},
+		{"paved template c", "check"},
 	} {
 		words := strings.Fields(tt.words)
 		prog := script + "\nCOMP_WORDS=(" + tt.words + ")\nCOMP_CWORD=" + strconv.Itoa(len(words)-1) + "\n_paved\necho \"${COMPREPLY[*]}\"\n"

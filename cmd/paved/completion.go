@@ -19,6 +19,7 @@ var completionCommands = []struct {
 	{"diff", nil, true},
 	{"check", []string{"--json"}, true},
 	{"verify", []string{"--check", "--format", "--shellcheck"}, true},
+	{"template", nil, true},
 	{"templates", nil, false},
 	{"completion", nil, false},
 	{"version", nil, false},
@@ -58,8 +59,11 @@ func bashCompletion(names []string) string {
 	b.WriteString("  case ${COMP_WORDS[1]} in\n")
 	for _, c := range completionCommands {
 		words := strings.Join(c.flags, " ")
-		if c.name == "completion" {
+		switch c.name {
+		case "completion":
 			words = "bash zsh fish"
+		case "template":
+			words = "list check test versions"
 		}
 		fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\")", c.name, words)
 		if c.dirs {
@@ -84,5 +88,6 @@ func fishCompletion() string {
 		}
 	}
 	b.WriteString("complete -c paved -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'\n")
+	b.WriteString("complete -c paved -n '__fish_seen_subcommand_from template' -a 'list check test versions'\n")
 	return b.String()
 }

@@ -33,7 +33,7 @@ const usage = `usage:
   paved diff [DIR]                 what update would change, as a unified diff
   paved check [--json] [DIR]       exit 1 when a newer template version exists
   paved verify [flags] [DIR]       validate the repository's files offline (exit 1: findings)
-  paved templates                  list built-in templates and their questions
+  paved template list|check|test|versions   write and test templates (paved templates = template list)
   paved completion bash|zsh|fish   print a shell completion script
   paved version                    print paved's version (also --version, -v)
 
@@ -136,8 +136,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
 	case "verify":
 		return cmdVerify(ctx, args[1:], stdout, stderr)
-	case "templates":
-		err = cmdTemplates(stdout)
+	case "template", "templates": // templates: an alias of template list
+		err = cmdTemplate(ctx, templateArgs(args), stdout, stderr)
 	case "completion":
 		err = cmdCompletion(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -333,31 +333,6 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 		fmt.Fprintf(stderr, "paved: skipped %d task(s) of a template that is not built in (pass --trust to run them, or run them by hand in %s):\n", len(res.SkippedTasks), res.Dir)
 		for _, t := range res.SkippedTasks {
 			fmt.Fprintf(stderr, "  %s\n", strings.Join(t, " "))
-		}
-	}
-	return nil
-}
-
-func cmdTemplates(stdout io.Writer) error {
-	b, err := templates.Builtins()
-	if err != nil {
-		return err
-	}
-	for _, name := range templates.Names {
-		m, err := scaffold.ReadManifest(b[name])
-		if err != nil {
-			return fmt.Errorf("built-in %s: %w", name, err)
-		}
-		fmt.Fprintf(stdout, "%s: %s\n", name, m.Description)
-		for _, q := range m.Questions {
-			line := fmt.Sprintf("  %-14s %-7s %s", q.Name, q.Type, q.Help)
-			if len(q.Choices) > 0 {
-				line += " [" + strings.Join(q.Choices, "|") + "]"
-			}
-			if q.Default != nil {
-				line += fmt.Sprintf(" (default %v)", q.Default)
-			}
-			fmt.Fprintln(stdout, line)
 		}
 	}
 	return nil

@@ -1,0 +1,676 @@
+package scaffold
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"unicode/utf8"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"go.yaml.in/yaml/v3"
+)
+
+// ExampleModule is the module path `paved template check` and
+// `paved template list` render defaults and conditions for.
+const ExampleModule = "example.com/acme/example"
+
+// Finding is one problem `paved template check` found, at a place in a
+// template file (Line and Col count from 1).
+type Finding struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
+}
+
+func (f Finding) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s", f.File, f.Line, f.Col, f.Message)
+}
+
+// builtinData are the render data names every template may use.
+var builtinData = []string{"Module", "Template", "Paved"}
+
+// CheckTemplate lints the template in fsys without rendering a repository:
+// the manifest, the answers its files, paths and conditions use, its
+// globs, how its files parse, and the output-path policy. Findings are
+// sorted; an error means the template could not be read at all.
+func CheckTemplate(ctx context.Context, fsys fs.FS) ([]Finding, error) {
+	data, err := fs.ReadFile(fsys, ManifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no %s: not a paved template (a plain Go module is copied as gonew does; there is nothing to check)", ManifestName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &templateChecker{fsys: fsys}
+	if fi, err := fs.Lstat(fsys, ManifestName); err == nil && !fi.Mode().IsRegular() {
+		c.add(ManifestName, 1, 1, "not a regular file (a template's manifest cannot be a link)")
+		return c.findings, nil
+	}
+	m, err := ParseManifest(ManifestName, data)
+	if err != nil {
+		var me *ManifestError
+		if !errors.As(err, &me) {
+			return nil, err
+		}
+		c.add(ManifestName, max(me.Line, 1), 1, "%s", me.Msg)
+		return c.findings, nil
+	}
+	c.m = m
+	c.pos = manifestPositions(data)
+	if err := c.listFiles(ctx); err != nil {
+		return nil, err
+	}
+	steps := []func(){
+		c.questions,
+		c.rules,
+		c.unmatchedGlobs,
+		c.files,
+		c.cases,
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		step()
+	}
+	slices.SortFunc(c.findings, func(a, b Finding) int {
+		if n := strings.Compare(a.File, b.File); n != 0 {
+			return n
+		}
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col - b.Col
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
+	return slices.Compact(c.findings), nil
+}
+
+type templateChecker struct {
+	fsys     fs.FS
+	m        *Manifest
+	pos      *manifestPos
+	names    []string // template files, not paved's own
+	entries  map[string]fs.DirEntry
+	data     map[string]any // example render data, answers included
+	dataOK   bool           // every default and condition rendered
+	findings []Finding
+}
+
+func (c *templateChecker) add(file string, line, col int, format string, args ...any) {
+	c.findings = append(c.findings, Finding{File: file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+}
+
+// addAt reports at a node of paved.yaml (or at line 1 when it is unknown).
+func (c *templateChecker) addAt(n *yaml.Node, format string, args ...any) {
+	line, col := 1, 1
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	c.add(ManifestName, line, col, format, args...)
+}
+
+// listFiles lists the template's files as Render walks them.
+func (c *templateChecker) listFiles(ctx context.Context) error {
+	c.entries = map[string]fs.DirEntry{}
+	return fs.WalkDir(c.fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch {
+		case name == ".":
+			return nil
+		case d.Name() == ".git" && d.IsDir():
+			return fs.SkipDir
+		case d.Name() == ".git", d.IsDir(), name == ManifestName, name == TestsFileName:
+			return nil
+		}
+		c.names = append(c.names, name)
+		c.entries[name] = d
+		return nil
+	})
+}
+
+// questions checks what each question's default and condition refer to,
+// and renders them, in order, for the example module.
+func (c *templateChecker) questions() {
+	asked := map[string]int{}
+	for i, q := range c.m.Questions {
+		asked[q.Name] = i
+	}
+	c.data = RenderData(ExampleModule, &Template{Source: "example", Version: "v0.0.0"}, "v0.0.0")
+	c.dataOK = true
+	for i, q := range c.m.Questions {
+		qp := c.pos.question(i)
+		badRefs := map[string]bool{}
+		for _, part := range []struct {
+			what string
+			text string
+			node *yaml.Node
+		}{{"when", q.When, qp.when}, {"default", defaultText(q.Default), qp.dflt}} {
+			if part.text == "" {
+				continue
+			}
+			for _, name := range c.exprRefs(part.node, part.text) {
+				switch j, ok := asked[name]; {
+				case slices.Contains(builtinData, name):
+				case !ok:
+					c.addAt(part.node, "question %s: %s uses .%s, which no question defines", q.Name, part.what, name)
+					badRefs[part.what] = true
+				case j >= i:
+					c.addAt(part.node, "question %s: %s uses .%s, which is asked later (questions are asked in order)", q.Name, part.what, name)
+					badRefs[part.what] = true
+				}
+			}
+		}
+		isAsked := true
+		if q.When != "" {
+			s, err := renderString(c.m, "when of "+q.Name, q.When, c.data)
+			if err != nil {
+				if !badRefs["when"] {
+					c.addAt(qp.when, "question %s: when does not render for module %s: %s", q.Name, ExampleModule, manifestMsg(err))
+				}
+				c.dataOK = false
+			}
+			isAsked = isTrue(s)
+		}
+		value, err := q.defaultValue(c.m, c.data)
+		if err != nil && badRefs["default"] {
+			c.dataOK = false
+			value = q.zero()
+		} else if err != nil {
+			n := qp.dflt
+			if n == nil {
+				n = qp.node
+			}
+			c.addAt(n, "question %s: default does not render for module %s: %s", q.Name, ExampleModule, manifestMsg(err))
+			c.dataOK = false
+			value = q.zero()
+		}
+		if !isAsked && q.Type == TypeBool {
+			value = false
+		}
+		c.data[q.Name] = value
+	}
+}
+
+// rules checks the files[].when conditions and rename targets.
+func (c *templateChecker) rules() {
+	for i, r := range c.m.Files {
+		n := c.pos.filesWhen[i]
+		bad := false
+		c.undefined(c.exprRefs(n, r.When), func(name string) {
+			c.addAt(n, "files[%d] (%s): when uses .%s, which no question defines", i, r.Path, name)
+			bad = true
+		})
+		if !c.dataOK || bad {
+			continue
+		}
+		if _, err := renderString(c.m, "files["+r.Path+"].when", r.When, c.data); err != nil {
+			c.addAt(n, "files[%d] (%s): when does not render for module %s: %s", i, r.Path, ExampleModule, manifestMsg(err))
+		}
+	}
+	for from, to := range c.m.Rename {
+		n := c.pos.renameTo[from]
+		c.undefined(c.exprRefs(n, to), func(name string) {
+			c.addAt(n, "rename %s: target uses .%s, which no question defines", from, name)
+		})
+	}
+}
+
+// undefined calls report for each name that is neither built in nor a question.
+func (c *templateChecker) undefined(names []string, report func(string)) {
+	for _, name := range names {
+		if !slices.Contains(builtinData, name) && c.m.question(name) == nil {
+			report(name)
+		}
+	}
+}
+
+// unmatchedGlobs reports files globs, rename prefixes and exclude entries
+// that match no template path: a typo, or a rule left behind.
+func (c *templateChecker) unmatchedGlobs() {
+	matches := func(glob string) bool {
+		return slices.ContainsFunc(c.names, func(name string) bool { return doublestar.MatchUnvalidated(glob, name) })
+	}
+	for i, r := range c.m.Files {
+		if !matches(r.Path) {
+			c.addAt(c.pos.filesPath[i], "files[%d]: path %q matches no template file", i, r.Path)
+		}
+	}
+	for from := range c.m.Rename {
+		if !slices.ContainsFunc(c.names, func(name string) bool { return name == from || strings.HasPrefix(name, from+"/") }) {
+			c.addAt(c.pos.renameFrom[from], "rename: %q is no template file or directory", from)
+		}
+	}
+	for i, g := range c.m.Exclude {
+		if !matches(g) {
+			c.addAt(c.pos.exclude[i], "exclude: %q matches no template file", g)
+		}
+	}
+}
+
+// excluded reports whether exclude drops a template path.
+func (c *templateChecker) excluded(name string) bool {
+	return slices.ContainsFunc(c.m.Exclude, func(g string) bool { return doublestar.MatchUnvalidated(g, name) })
+}
+
+// files checks every file that can be rendered: its path (answers used,
+// the output-path policy) and its content.
+func (c *templateChecker) files() {
+	r := &renderer{m: c.m, data: c.data, ruleResults: map[int]bool{}}
+	var tree []File
+	for _, name := range c.names {
+		if c.excluded(name) {
+			continue
+		}
+		d := c.entries[name]
+		out, ok := c.path(r, name)
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := fs.ReadLink(c.fsys, name)
+			if err != nil {
+				c.add(name, 1, 1, "unreadable link: %v", err)
+				continue
+			}
+			if ok {
+				tree = append(tree, File{Path: out, Mode: fs.ModeSymlink, Link: target, Source: name})
+			}
+			continue
+		}
+		if !d.Type().IsRegular() {
+			c.add(name, 1, 1, "not a regular file or link: render refuses it")
+			continue
+		}
+		content, err := fs.ReadFile(c.fsys, name)
+		if err != nil {
+			c.add(name, 1, 1, "unreadable: %v", err)
+			continue
+		}
+		if strings.HasSuffix(name, ".tmpl") {
+			c.tmplFile(name, content)
+		} else {
+			c.plainFile(name, content)
+		}
+		if ok {
+			tree = append(tree, File{Path: strings.TrimSuffix(out, ".tmpl"), Mode: 0o644, Source: name})
+		}
+	}
+	if !c.dataOK {
+		return
+	}
+	slices.SortFunc(tree, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	for i := 1; i < len(tree); i++ {
+		if tree[i].Path == tree[i-1].Path {
+			c.add(tree[i].Source, 1, 1, "renders to %s for module %s, as %s does", tree[i].Path, ExampleModule, tree[i-1].Source)
+		}
+	}
+	if err := CheckTree(tree); err != nil {
+		file := ManifestName
+		var pe *PathError
+		if errors.As(err, &pe) {
+			for _, f := range tree {
+				if f.Path == pe.Path {
+					file = f.Source
+				}
+			}
+		}
+		c.add(file, 1, 1, "the output-path policy refuses it: %s", strings.TrimPrefix(err.Error(), file+": "))
+	}
+}
+
+// path checks a template path's answers and renders it for the example
+// module; ok is false when it has no output path to check further.
+func (c *templateChecker) path(r *renderer, name string) (string, bool) {
+	if strings.Contains(name, c.m.Delims[0]) {
+		if t, err := parseTemplate(c.m, name, name); err == nil {
+			bad := false
+			c.undefined(refNames(t), func(ref string) {
+				c.add(name, 1, 1, "path uses .%s, which no question defines", ref)
+				bad = true
+			})
+			if bad {
+				return "", false
+			}
+		} else {
+			c.add(name, 1, 1, "path does not parse: %s", templateMsg(err, name))
+			return "", false
+		}
+	}
+	if !c.dataOK {
+		return "", false
+	}
+	out, keep, err := r.outputPath(name)
+	switch {
+	case err != nil && errors.As(err, new(*PathError)):
+		c.add(name, 1, 1, "the output-path policy refuses it (module %s): %s", ExampleModule, strings.TrimPrefix(err.Error(), name+": "))
+		return "", false
+	case err != nil:
+		c.add(name, 1, 1, "path does not render for module %s: %s", ExampleModule, manifestMsg(err))
+		return "", false
+	case !keep:
+		return "", false
+	}
+	if strings.HasSuffix(out, ".tmpl") {
+		if err := CheckPath(strings.TrimSuffix(out, ".tmpl")); err != nil {
+			c.add(name, 1, 1, "the output-path policy refuses it: %v", err)
+			return "", false
+		}
+	}
+	return out, true
+}
+
+// tmplFile checks a file that is rendered.
+func (c *templateChecker) tmplFile(name string, content []byte) {
+	if notText(content) {
+		c.add(name, 1, 1, "is binary but ends in .tmpl: it would be rendered as text; drop the .tmpl suffix")
+		return
+	}
+	t, err := parseTemplate(c.m, name, string(content))
+	if err != nil {
+		line, col := errorPlace(err, name)
+		c.add(name, line, col, "does not parse with delims %s %s: %s", c.m.Delims[0], c.m.Delims[1], templateMsg(err, name))
+		return
+	}
+	for _, ref := range fieldRefs(t.Tree) {
+		if slices.Contains(builtinData, ref.name) || c.m.question(ref.name) != nil {
+			continue
+		}
+		line, col := nodePlace(t.Tree, ref.node)
+		c.add(name, line, col, "uses .%s, which no question defines", ref.name)
+	}
+	// A .tmpl.tmpl file makes a .tmpl file: a template for a later render,
+	// which may well hold no action of this one.
+	if !hasAction(t.Root) && !strings.HasSuffix(name, ".tmpl.tmpl") {
+		c.add(name, 1, 1, "ends in .tmpl but holds no %s action: drop the .tmpl suffix (it is copied as it is)", c.m.Delims[0])
+	}
+}
+
+// plainFile checks a file that is copied byte for byte.
+func (c *templateChecker) plainFile(name string, content []byte) {
+	if c.m.Delims != [2]string{"{{", "}}"} || notText(content) {
+		return
+	}
+	i := bytes.Index(content, []byte("{{"))
+	if i < 0 {
+		return
+	}
+	line := 1 + bytes.Count(content[:i], []byte("\n"))
+	col := 1 + utf8.RuneCount(content[bytes.LastIndexByte(content[:i], '\n')+1:i])
+	c.add(name, line, col, `holds {{ but is not a .tmpl file, so it is copied as it is; if it is a Helm or Actions file, set delims: ["<%%", "%%>"] in paved.yaml so that it can be a .tmpl file and keep its {{ }}; if it should be rendered, add .tmpl`)
+}
+
+// cases checks the cases file, if any: that it parses, names only
+// questions the template asks, and that golden trees inside the template
+// are excluded from it.
+func (c *templateChecker) cases() {
+	data, err := fs.ReadFile(c.fsys, TestsFileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		c.add(TestsFileName, 1, 1, "unreadable: %v", err)
+		return
+	}
+	tc, err := ParseTestCases(TestsFileName, data)
+	if err != nil {
+		line, col := errorPlace(err, TestsFileName)
+		c.add(TestsFileName, line, col, "%s", templateMsg(err, TestsFileName))
+		return
+	}
+	for _, tcase := range tc.Cases {
+		for name := range tcase.Answers {
+			if c.m.question(name) == nil {
+				c.add(TestsFileName, tcase.Line, tcase.Col, "case %s: answer %s: the template has no such question", tcase.Name, name)
+			}
+		}
+	}
+	if !strings.HasPrefix(tc.Golden, "../") && tc.Golden != ".." {
+		for _, name := range c.names {
+			if strings.HasPrefix(name, tc.Golden+"/") && !c.excluded(name) {
+				c.add(TestsFileName, 1, 1, "golden trees in %s would be rendered into repositories: add '%s/**' to exclude in %s", tc.Golden, tc.Golden, ManifestName)
+				break
+			}
+		}
+	}
+}
+
+// exprRefs lists the answers a template expression of paved.yaml uses.
+func (c *templateChecker) exprRefs(n *yaml.Node, text string) []string {
+	if text == "" {
+		return nil
+	}
+	t, err := parseTemplate(c.m, "expr", text)
+	if err != nil {
+		c.addAt(n, "does not parse: %s", templateMsg(err, "expr"))
+		return nil
+	}
+	return refNames(t)
+}
+
+func defaultText(d any) string {
+	if s, ok := d.(string); ok {
+		return s
+	}
+	return ""
+}
+
+// parseTemplate parses text with the manifest's delimiters and functions,
+// outside the manifest's template set.
+func parseTemplate(m *Manifest, name, text string) (*template.Template, error) {
+	return template.New(name).Delims(m.Delims[0], m.Delims[1]).Funcs(funcMap(newFuncBudget())).Parse(text)
+}
+
+func refNames(t *template.Template) []string {
+	var names []string
+	for _, r := range fieldRefs(t.Tree) {
+		if !slices.Contains(names, r.name) {
+			names = append(names, r.name)
+		}
+	}
+	return names
+}
+
+// fieldRef is a use of a render data name: .Name or $.Name.
+type fieldRef struct {
+	name string
+	node parse.Node
+}
+
+// fieldRefs walks a parse tree for the top-level names it reads. Inside
+// range and with, dot is another value, so only $.Name counts there.
+func fieldRefs(tree *parse.Tree) []fieldRef {
+	var refs []fieldRef
+	var walk func(n parse.Node, root bool)
+	walkList := func(l *parse.ListNode, root bool) {
+		if l != nil {
+			walk(l, root)
+		}
+	}
+	walk = func(n parse.Node, root bool) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			for _, c := range n.Nodes {
+				walk(c, root)
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe, root)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Cmds {
+				walk(c, root)
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a, root)
+			}
+		case *parse.FieldNode:
+			if root {
+				refs = append(refs, fieldRef{n.Ident[0], n})
+			}
+		case *parse.VariableNode:
+			if n.Ident[0] == "$" && len(n.Ident) > 1 {
+				refs = append(refs, fieldRef{n.Ident[1], n})
+			}
+		case *parse.ChainNode:
+			walk(n.Node, root)
+		case *parse.IfNode:
+			walk(n.Pipe, root)
+			walkList(n.List, root)
+			walkList(n.ElseList, root)
+		case *parse.RangeNode:
+			walk(n.Pipe, root)
+			walkList(n.List, false)
+			walkList(n.ElseList, root)
+		case *parse.WithNode:
+			walk(n.Pipe, root)
+			walkList(n.List, false)
+			walkList(n.ElseList, root)
+		case *parse.TemplateNode:
+			walk(n.Pipe, root)
+		}
+	}
+	if tree != nil && tree.Root != nil {
+		walk(tree.Root, true)
+	}
+	return refs
+}
+
+// hasAction reports whether a parse tree holds anything but text.
+func hasAction(l *parse.ListNode) bool {
+	return slices.ContainsFunc(l.Nodes, func(n parse.Node) bool { return n.Type() != parse.NodeText })
+}
+
+// nodePlace is a node's line and column.
+func nodePlace(tree *parse.Tree, n parse.Node) (int, int) {
+	loc, _ := tree.ErrorContext(n)
+	rest, colStr, _ := cutLast(loc, ":")
+	_, lineStr, _ := cutLast(rest, ":")
+	line, _ := strconv.Atoi(lineStr)
+	col, _ := strconv.Atoi(colStr)
+	return max(line, 1), max(col, 1)
+}
+
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+var placeRE = regexp.MustCompile(`^(?:template: )?(.*?):(\d+)(?::(\d+))?: `)
+
+// errorPlace reads the line (and column) of a template or YAML error
+// about name; 1, 1 when it names none.
+func errorPlace(err error, name string) (int, int) {
+	msg := err.Error()
+	if m := placeRE.FindStringSubmatch(msg); m != nil && m[1] == name {
+		line, _ := strconv.Atoi(m[2])
+		col, _ := strconv.Atoi(m[3])
+		return max(line, 1), max(col, 1)
+	}
+	if m := regexp.MustCompile(`: line (\d+): `).FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return max(line, 1), 1
+	}
+	return 1, 1
+}
+
+// templateMsg is an error's message without the place it names.
+func templateMsg(err error, name string) string {
+	msg := err.Error()
+	if m := placeRE.FindStringSubmatch(msg); m != nil && m[1] == name {
+		return msg[len(m[0]):]
+	}
+	msg = strings.TrimPrefix(msg, name+": ")
+	return regexp.MustCompile(`^line \d+: `).ReplaceAllString(msg, "")
+}
+
+// manifestMsg is a render error of paved.yaml without its "paved.yaml: " prefix.
+func manifestMsg(err error) string {
+	return strings.TrimPrefix(err.Error(), ManifestName+": ")
+}
+
+// notText reports whether content is not text: a NUL byte or invalid UTF-8.
+func notText(content []byte) bool {
+	return bytes.IndexByte(content, 0) >= 0 || !utf8.Valid(content)
+}
+
+// manifestPos holds where paved.yaml's expressions and globs are.
+type manifestPos struct {
+	questions  []questionPos
+	filesPath  map[int]*yaml.Node
+	filesWhen  map[int]*yaml.Node
+	renameFrom map[string]*yaml.Node
+	renameTo   map[string]*yaml.Node
+	exclude    map[int]*yaml.Node
+}
+
+type questionPos struct{ node, when, dflt *yaml.Node }
+
+func (p *manifestPos) question(i int) questionPos {
+	if i < len(p.questions) {
+		return p.questions[i]
+	}
+	return questionPos{}
+}
+
+// manifestPositions finds the nodes of a manifest that ParseManifest
+// accepted; a node it cannot find stays nil (reported at line 1).
+func manifestPositions(data []byte) *manifestPos {
+	p := &manifestPos{filesPath: map[int]*yaml.Node{}, filesWhen: map[int]*yaml.Node{}, renameFrom: map[string]*yaml.Node{}, renameTo: map[string]*yaml.Node{}, exclude: map[int]*yaml.Node{}}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return p
+	}
+	root := doc.Content[0]
+	if qs := mapValue(root, "questions"); qs != nil {
+		for _, q := range qs.Content {
+			p.questions = append(p.questions, questionPos{node: q, when: mapValue(q, "when"), dflt: mapValue(q, "default")})
+		}
+	}
+	if fs := mapValue(root, "files"); fs != nil {
+		for i, f := range fs.Content {
+			p.filesPath[i], p.filesWhen[i] = mapValue(f, "path"), mapValue(f, "when")
+		}
+	}
+	if rn := mapValue(root, "rename"); rn != nil && rn.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(rn.Content); i += 2 {
+			p.renameFrom[rn.Content[i].Value], p.renameTo[rn.Content[i].Value] = rn.Content[i], rn.Content[i+1]
+		}
+	}
+	if ex := mapValue(root, "exclude"); ex != nil {
+		for i, e := range ex.Content {
+			p.exclude[i] = e
+		}
+	}
+	return p
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module github.com/acme/platform-templates
+
+go 1.26.0
