@@ -10,27 +10,115 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/modfile"
+
+	"github.com/paved-dev/paved/scaffold/scaffoldtest"
 	"github.com/paved-dev/paved/templates"
 )
 
-// buildPaved builds the paved under test, and paved-verify beside it where
-// paved looks for it first.
-func buildPaved(t *testing.T) string {
+// e2e is what an end-to-end test runs a generated repository with: the
+// paved under test and the environment of its commands.
+type e2e struct {
+	paved   string   // paved built from this checkout, at the version the proxy serves
+	version string   // that version
+	env     []string // the whole environment of paved and of the repository's commands
+}
+
+// setupE2E publishes this checkout as paved's module in a file:// proxy,
+// builds paved at that version, and makes an environment in which a
+// generated repository resolves its pinned paved (tools/paved/go.mod)
+// through that proxy, everything else through the machine's proxy, and
+// finds no paved installed: PAVED, PAVED_VERIFY and VULN_STDLIB are unset
+// and PATH holds no directory with a paved or paved-verify in it.
+//
+// The generated go.mod names go 1.27.3. With Go's default GOTOOLCHAIN=auto
+// the go command switches to it; a machine that pins GOTOOLCHAIN=local has
+// to export GOTOOLCHAIN=go1.27.3 (as .ci/run does), or the test stops at
+// the first go command in the repository, saying so.
+func setupE2E(t *testing.T) e2e {
 	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := scaffoldtest.NewProxy(t)
+	version := proxy.AddCheckout(t, scaffoldtest.PavedModule, root)
+	t.Logf("paved from this checkout published as %s@%s in %s", scaffoldtest.PavedModule, version, proxy.URL())
+
+	env := e2eEnv(t, proxy.URL())
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir, "../cmd/paved", "../cmd/paved-verify")
+	cmd := exec.CommandContext(t.Context(), "go", "build", "-ldflags", "-X main.version="+version, "-o", dir, "../cmd/paved")
+	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building paved: %v\n%s", err, out)
 	}
-	return filepath.Join(dir, "paved")
+	e := e2e{paved: filepath.Join(dir, "paved"), version: version, env: env}
+	if out, err := run(t, ".", env, e.paved, "version"); err != nil || out != "paved "+version+"\n" {
+		t.Fatalf("paved version: %v, %q; want %q", err, out, "paved "+version)
+	}
+	return e
 }
 
-// run runs a command in dir and returns its combined output and error.
+// e2eEnv is this process's environment with the proxy first in GOPROXY,
+// paved's module exempt from the checksum database (the proxy's zip exists
+// nowhere else), and every trace of an installed paved removed.
+func e2eEnv(t *testing.T, proxyURL string) []string {
+	t.Helper()
+	goenv := func(key string) string {
+		out, err := exec.CommandContext(t.Context(), "go", "env", key).Output()
+		if err != nil {
+			t.Fatalf("go env %s: %v", key, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	upstream, nosumdb := goenv("GOPROXY"), goenv("GONOSUMDB")
+	goproxy := proxyURL
+	if upstream != "" && upstream != "off" {
+		goproxy += "," + upstream
+	}
+	if nosumdb != "" {
+		nosumdb += ","
+	}
+	nosumdb += scaffoldtest.PavedModule
+
+	var env []string
+	for _, kv := range os.Environ() {
+		key, value, _ := strings.Cut(kv, "=")
+		switch key {
+		case "PAVED", "PAVED_VERIFY", "VULN_STDLIB", "GOPROXY", "GONOSUMDB":
+			continue
+		case "PATH":
+			kv = "PATH=" + pathWithoutPaved(value)
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GOPROXY="+goproxy, "GONOSUMDB="+nosumdb)
+}
+
+// pathWithoutPaved drops the directories of PATH that hold a paved or a
+// paved-verify, so nothing installed can stand in for the pinned one.
+func pathWithoutPaved(path string) string {
+	var keep []string
+	for _, dir := range filepath.SplitList(path) {
+		installed := false
+		for _, name := range []string{"paved", "paved-verify"} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+				installed = true
+			}
+		}
+		if !installed {
+			keep = append(keep, dir)
+		}
+	}
+	return strings.Join(keep, string(filepath.ListSeparator))
+}
+
+// run runs a command in dir with env and returns its combined output and error.
 func run(t *testing.T, dir string, env []string, name string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
+	cmd := exec.CommandContext(t.Context(), name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -40,8 +128,8 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) (s
 }
 
 // generate makes the case's repository with the paved under test, tasks
-// included (go mod tidy, git init).
-func generate(t *testing.T, paved string, c templates.Case) string {
+// included (go mod tidy in the repository and in tools/paved, git init).
+func (e e2e) generate(t *testing.T, c templates.Case) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	args := []string{"new", "--defaults"}
@@ -49,39 +137,63 @@ func generate(t *testing.T, paved string, c templates.Case) string {
 		args = append(args, "--set", s)
 	}
 	args = append(args, c.Module, dir)
-	if out, err := run(t, ".", nil, paved, args...); err != nil {
+	if out, err := run(t, ".", e.env, e.paved, args...); err != nil {
+		if strings.Contains(out, "GOTOOLCHAIN=local") {
+			t.Fatalf("paved new: the generated go.mod needs go 1.27.3 and this machine pins GOTOOLCHAIN=local; export GOTOOLCHAIN=go1.27.3\n%s", out)
+		}
 		t.Fatalf("paved new: %v\n%s", err, out)
 	}
 	return dir
 }
 
-// gateEnv is the environment of a generated repository's gates: its verify
-// gate runs the paved under test. This machine's Go (1.26.8) has standard
-// library vulnerabilities fixed in later patch releases that cannot be
-// installed here, so the vuln gate reports those as warnings; every other
-// finding still fails it.
-func gateEnv(paved string) []string {
-	return []string{"PAVED=" + paved, "VULN_STDLIB=warn"}
-}
-
-// TestEndToEnd generates every golden case and runs its own `mage ci`, with
-// the verify gate pointed at the paved under test. Every gate must pass.
-// The Go module and build caches are the user's, shared by all cases.
+// TestEndToEnd generates every golden case and runs its own `mage ci` with
+// nothing installed: the verify gate runs the paved pinned in the
+// repository's tools/paved/go.mod, which the go command builds from this
+// checkout as the file:// proxy serves it. Every gate must pass, the vuln
+// gate included (no VULN_STDLIB). The Go module and build caches are the
+// user's, shared by all cases.
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates repositories and runs their mage ci")
 	}
-	paved := buildPaved(t)
-	env := gateEnv(paved)
+	e := setupE2E(t)
 	for _, c := range templates.ServiceCases {
 		t.Run(c.Name, func(t *testing.T) {
-			dir := generate(t, paved, c)
-			out, err := run(t, dir, env, "go", "tool", "mage", "ci")
+			dir := e.generate(t, c)
+			if got := pinnedPaved(t, dir); got != e.version {
+				t.Errorf("tools/paved/go.mod pins paved %q, not %s, the paved that made it", got, e.version)
+			}
+			out, err := run(t, dir, e.env, "go", "tool", "mage", "ci")
 			if err != nil {
 				t.Fatalf("mage ci failed in the generated repository: %v\n%s", err, out)
 			}
+			for _, want := range []string{"go tool -modfile=tools/paved/go.mod paved verify .", "vuln: no known vulnerability is called"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("mage ci output lacks %q:\n%s", want, out)
+				}
+			}
 		})
 	}
+}
+
+// pinnedPaved is the version of paved that tools/paved/go.mod requires.
+func pinnedPaved(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "tools", "paved", "go.mod")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := modfile.ParseLax(path, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == scaffoldtest.PavedModule {
+			return r.Mod.Version
+		}
+	}
+	return ""
 }
 
 // TestEndToEndGatesBite proves the gates fail on what they guard.
@@ -89,8 +201,7 @@ func TestEndToEndGatesBite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a repository and runs its gates")
 	}
-	paved := buildPaved(t)
-	env := gateEnv(paved)
+	e := setupE2E(t)
 	tests := []struct {
 		name    string
 		files   map[string]string
@@ -116,7 +227,7 @@ func TestEndToEndGatesBite(t *testing.T) {
 			want:    []string{"coverage"},
 		},
 	}
-	base := generate(t, paved, templates.Case{Module: "example.com/acme/payments"})
+	base := e.generate(t, templates.Case{Module: "example.com/acme/payments"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "repo")
@@ -132,7 +243,7 @@ func TestEndToEndGatesBite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			out, err := run(t, dir, env, "go", append([]string{"tool", "mage"}, tt.targets...)...)
+			out, err := run(t, dir, e.env, "go", append([]string{"tool", "mage"}, tt.targets...)...)
 			if err == nil {
 				t.Fatalf("mage %v passed although it must fail:\n%s", tt.targets, out)
 			}

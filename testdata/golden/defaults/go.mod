@@ -1,6 +1,6 @@
 module example.com/acme/payments
 
-go 1.26.0
+go 1.27.3
 
 require (
 	github.com/magefile/mage v1.17.2

@@ -21,14 +21,16 @@ import (
 	"github.com/magefile/mage/mg"
 )
 
-// Pinned versions. Dependabot bumps the tools in tools/go.mod; bump the
-// vulnerability database here (a pseudo-version of golang.org/x/vulndb).
+// Pinned versions. Dependabot bumps the tools in tools/go.mod,
+// tools/goreleaser/go.mod and tools/paved/go.mod; bump the vulnerability
+// database here (a pseudo-version of golang.org/x/vulndb).
 const (
 	vulnDBModule   = "golang.org/x/vulndb"
 	vulnDBVersion  = "v0.0.0-20261105234957-e22db6528018"
 	vulnOnlineURL  = "https://vuln.go.dev/index/db.json"
 	toolsModfile   = "-modfile=tools/go.mod"
 	releaseModfile = "-modfile=tools/goreleaser/go.mod"
+	pavedModfile   = "-modfile=tools/paved/go.mod"
 	coverProfile   = "coverage.out"
 	coverHTML      = "coverage.html"
 	binDir         = "bin"
@@ -289,7 +291,7 @@ func reproBuild(ctx context.Context, n int) (string, error) {
 }
 
 // Deps checks the module cache against go.sum and that go.mod and go.sum
-// (also tools/go.mod) are tidy.
+// (also tools/go.mod and tools/paved/go.mod) are tidy.
 func Deps(ctx context.Context) error {
 	if err := run(ctx, "go", "mod", "verify"); err != nil {
 		return fmt.Errorf("deps: downloaded modules do not match go.sum: %w", err)
@@ -299,8 +301,10 @@ func Deps(ctx context.Context) error {
 	}
 	// tools/goreleaser is left to `mage release`: tidying it means
 	// downloading all of goreleaser's modules.
-	if err := runIn(ctx, "tools", nil, "go", "mod", "tidy", "-diff"); err != nil {
-		return fmt.Errorf("deps: tools/go.mod is not tidy; run go mod tidy in tools: %w", err)
+	for _, dir := range []string{"tools", "tools/paved"} {
+		if err := runIn(ctx, dir, nil, "go", "mod", "tidy", "-diff"); err != nil {
+			return fmt.Errorf("deps: %s/go.mod is not tidy; run go -C %s mod tidy: %w", dir, dir, err)
+		}
 	}
 	return nil
 }
@@ -391,20 +395,42 @@ func calledVulns(stream string) (stdlib, modules []string, err error) {
 	return stdlib, modules, nil
 }
 
-// Verify runs `paved verify .`: every offline validator of workflows,
-// Dockerfile, chart, Istio, Chaos Mesh, SLO rules, dependabot and goreleaser.
+// Verify runs `paved verify .`, every offline validator of workflows,
+// Dockerfile, chart, Istio, Chaos Mesh, SLO rules, dependabot and goreleaser,
+// with the paved pinned in tools/paved/go.mod: the go command builds paved
+// and its verifier from that module (checked against tools/paved/go.sum)
+// and caches both, so nothing needs installing and PATH is not consulted.
 func Verify(ctx context.Context) error {
-	paved := os.Getenv("PAVED")
-	if paved == "" {
-		paved = "paved"
+	if err := pavedPinned("tools/paved/go.mod"); err != nil {
+		return fmt.Errorf("verify: %w", err)
 	}
-	if _, err := lookPath(paved); err != nil {
-		return fmt.Errorf("verify: %q not found; install it with go install github.com/paved-dev/paved/cmd/...@VERSION (the version in .paved-answers.yaml) or set PAVED=/path/to/paved", paved)
+	// `go tool -n` builds the tool and prints where the binary is; paved
+	// runs that verifier instead of looking for one beside itself.
+	verifier, err := output(ctx, "go", "tool", pavedModfile, "-n", "paved-verify")
+	if err != nil {
+		return fmt.Errorf("verify: cannot build paved-verify as pinned in tools/paved/go.mod: %w", err)
 	}
-	if err := run(ctx, paved, "verify", "."); err != nil {
+	env := []string{"PAVED_VERIFY=" + strings.TrimSpace(verifier)}
+	if err := runIn(ctx, "", env, "go", "tool", pavedModfile, "paved", "verify", "."); err != nil {
 		return fmt.Errorf("verify: paved verify found problems: %w", err)
 	}
 	return nil
+}
+
+// pavedPinned fails, saying how to pin one, when the tools module declares
+// no paved-verify tool (a development build of paved made the repository).
+func pavedPinned(modfile string) error {
+	data, err := os.ReadFile(modfile) //nolint:gosec // this repository's own go.mod
+	if err != nil {
+		return fmt.Errorf("no pinned paved: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if code, _, _ := strings.Cut(line, "//"); strings.Contains(code, "github.com/paved-dev/paved/cmd/paved-verify") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s pins no paved (a development build of paved made this repository); pin a release: "+
+		"go -C tools/paved get -tool github.com/paved-dev/paved/cmd/paved@VERSION github.com/paved-dev/paved/cmd/paved-verify@VERSION", modfile)
 }
 
 // Docker builds the container image NAME:VERSION from the Dockerfile when a
