@@ -26,8 +26,6 @@ import (
 // in .paved-answers.yaml).
 type consistency struct{}
 
-func init() { register(consistency{}) }
-
 func (consistency) Name() string { return "consistency" }
 
 func (c consistency) Run(ctx context.Context, r *Repo) ([]Finding, error) {
@@ -41,7 +39,7 @@ func (c consistency) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		}
 		out = append(out, fs...)
 	}
-	charts, err := r.charts()
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -20,8 +20,6 @@ import (
 // exists.
 type dependabot struct{}
 
-func init() { register(dependabot{}) }
-
 func (dependabot) Name() string { return "dependabot" }
 
 // dependabotConfig mirrors the documented keys of dependabot.yml version 2.

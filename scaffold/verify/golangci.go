@@ -33,8 +33,6 @@ const golangciSchemaURL = "https://json.schemastore.org/golangci-lint.json"
 // schema, as `golangci-lint config verify` does.
 type golangci struct{}
 
-func init() { register(golangci{}) }
-
 func (golangci) Name() string { return "golangci" }
 
 var golangciCompiled = sync.OnceValues(func() (*jsonschema.Schema, error) {

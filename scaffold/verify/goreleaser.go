@@ -21,8 +21,6 @@ import (
 // maintainer.
 type goreleaser struct{}
 
-func init() { register(goreleaser{}) }
-
 func (goreleaser) Name() string { return "goreleaser" }
 
 func (c goreleaser) Run(ctx context.Context, r *Repo) ([]Finding, error) {

@@ -29,8 +29,6 @@ import (
 // where the rendered line can be traced back.
 type helm struct{}
 
-func init() { register(helm{}) }
-
 func (helm) Name() string { return "helm" }
 
 // chartInfo is one chart: its lint findings and its renderings.
@@ -53,22 +51,27 @@ type chartRender struct {
 // deploy workflow installs it.
 const renderNamespace = "default"
 
-func (r *Repo) charts() ([]*chartInfo, error) {
-	v, err := r.once("charts", func() (any, error) {
+// charts loads, lints and renders every chart of the repository, once.
+func (r *Repo) charts(ctx context.Context) ([]*chartInfo, error) {
+	return r.chartSet.get(ctx, func(ctx context.Context) ([]*chartInfo, error) {
 		var out []*chartInfo
-		for _, f := range r.Glob("**/Chart.yaml") {
-			dir := path.Dir(f)
-			if isSubchart(dir) {
-				continue
-			}
-			out = append(out, r.loadChart(dir))
+		for _, dir := range r.chartDirs() {
+			out = append(out, r.loadChart(ctx, dir))
 		}
 		return out, nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// findChartDirs lists the directories of the repository's charts (each
+// Chart.yaml not inside another chart).
+func (r *Repo) findChartDirs() []string {
+	var out []string
+	for _, f := range r.Glob("**/Chart.yaml") {
+		if dir := path.Dir(f); !isSubchart(dir) {
+			out = append(out, dir)
+		}
 	}
-	return v.([]*chartInfo), nil
+	return out
 }
 
 // isSubchart reports whether a chart directory lies inside another chart
@@ -82,15 +85,11 @@ func isSubchart(dir string) bool {
 	return false
 }
 
-func (r *Repo) loadChart(dir string) *chartInfo {
+func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 	ci := &chartInfo{Dir: dir, Name: path.Base(dir)}
 	rel := func(p string) string { return path.Join(dir, p) }
 	addAt := func(file string, line, col int, variant, format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		if variant != "" {
-			msg += " (with " + variant + ")"
-		}
-		ci.Findings = append(ci.Findings, Finding{Path: file, Line: max(line, 1), Col: max(col, 1), Message: msg})
+		ci.Findings = append(ci.Findings, Finding{Path: file, Line: max(line, 1), Col: max(col, 1), Message: fmt.Sprintf(format, args...), Variant: variant})
 	}
 	add := func(file string, line int, variant, format string, args ...any) {
 		addAt(file, line, 1, variant, format, args...)
@@ -133,11 +132,10 @@ func (r *Repo) loadChart(dir string) *chartInfo {
 			}
 			// helm lint --strict [-f values-X.yaml]
 			res.lint = lint.RunAll(abs, vals, renderNamespace, lint.WithKubeVersion(kubeVersion()))
-			res.render, res.err = renderChart(r, ci, dir, variant, vals)
+			res.render, res.err = renderChart(ctx, r, ci, dir, variant, vals)
 		})
 	}
 	wg.Wait()
-	defaultMsgs := map[string]bool{}
 	for i, variant := range variants {
 		res := results[i]
 		if res.readErr != nil {
@@ -149,22 +147,7 @@ func (r *Repo) loadChart(dir string) *chartInfo {
 				continue
 			}
 			for _, e := range r.lintFindings(dir, variant, m) {
-				key := fmt.Sprintf("%s:%d:%s", e.Path, e.Line, e.Message)
-				if variant == "" {
-					defaultMsgs[key] = true
-				} else if defaultMsgs[key] {
-					continue
-				}
-				if defaultMsgs[key+"\x00"+variant] {
-					continue // the same schema error from two lint rules
-				}
-				defaultMsgs[key+"\x00"+variant] = true
-				sev := severityName(m.Severity)
-				if e.Path == rel(variant) {
-					addAt(e.Path, e.Line, e.Col, "", "%s: %s", sev, e.Message)
-				} else {
-					addAt(e.Path, e.Line, e.Col, variant, "%s: %s", sev, e.Message)
-				}
+				addAt(e.Path, e.Line, e.Col, variant, "%s: %s", severityName(m.Severity), e.Message)
 			}
 		}
 
@@ -275,7 +258,7 @@ func lintPosition(dir string, m support.Message) (string, int) {
 // renderChart renders a chart as `helm install --dry-run=client` does:
 // dependencies processed, values coalesced and checked against
 // values.schema.json, kubeVersion checked, templates executed.
-func renderChart(r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, error) {
+func renderChart(ctx context.Context, r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, error) {
 	ch, err := loader.Load(r.Abs(dir)) // a fresh copy: rendering changes the chart's values
 	if err != nil {
 		return nil, err
@@ -298,7 +281,7 @@ func renderChart(r *Repo, ci *chartInfo, dir, variant string, vals map[string]an
 		return nil, err
 	}
 	var e engine.Engine
-	files, err := e.RenderWithContext(r.ctx, ch, rv)
+	files, err := e.RenderWithContext(ctx, ch, rv)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +329,7 @@ var kubeVersion = sync.OnceValue(func() *common.KubeVersion {
 })
 
 func (c helm) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	charts, err := r.charts()
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -359,18 +342,9 @@ func (c helm) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			f.Check = c.Name()
 			out = append(out, f)
 		}
-		seen := map[string]bool{}
-		for i, rd := range ci.Renders {
+		for _, rd := range ci.Renders {
 			for _, o := range rd.Objects {
-				for _, f := range checkBuiltin(c.Name(), o) {
-					key := fmt.Sprintf("%s:%d:%d:%s", f.Path, f.Line, f.Col, strings.TrimSuffix(f.Message, " (with "+rd.Variant+")"))
-					if i == 0 {
-						seen[key] = true
-					} else if seen[key] {
-						continue
-					}
-					out = append(out, f)
-				}
+				out = append(out, checkBuiltin(c.Name(), o)...)
 			}
 		}
 	}

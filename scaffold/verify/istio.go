@@ -31,8 +31,6 @@ import (
 // in-mesh hosts name a Service of the repository's charts.
 type istio struct{}
 
-func init() { register(istio{}) }
-
 func (istio) Name() string { return "istio" }
 
 var istioScheme = sync.OnceValue(func() *runtime.Scheme {
@@ -52,7 +50,7 @@ type istioObj struct {
 }
 
 func (c istio) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	all, err := r.allObjects()
+	all, err := r.allObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +85,7 @@ func (c istio) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			decoded = append(decoded, istioObj{o, spec})
 		}
 	}
-	out = append(out, istioCrossChecks(c.Name(), r, decoded)...)
+	out = append(out, istioCrossChecks(ctx, c.Name(), r, decoded)...)
 	return out, nil
 }
 
@@ -191,9 +189,9 @@ func checkJSONNames(md protoreflect.MessageDescriptor, n *yaml.Node, bad func(n 
 
 // istioCrossChecks relates VirtualServices, DestinationRules and the
 // charts' Services.
-func istioCrossChecks(check string, r *Repo, objs []istioObj) []Finding {
+func istioCrossChecks(ctx context.Context, check string, r *Repo, objs []istioObj) []Finding {
 	var out []Finding
-	services := chartServices(r)
+	services := chartServices(ctx, r)
 	subsets := map[string]map[string]bool{} // host key -> subset names
 	for _, io := range objs {
 		dr, ok := io.spec.(*networkingapi.DestinationRule)
@@ -346,8 +344,8 @@ func serviceHostProblem(host string, services map[string]bool) string {
 
 // chartServices returns the names of the Services the charts render with
 // their default values.
-func chartServices(r *Repo) map[string]bool {
-	charts, err := r.charts()
+func chartServices(ctx context.Context, r *Repo) map[string]bool {
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil
 	}

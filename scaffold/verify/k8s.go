@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -71,11 +72,11 @@ func (o *kobject) at(n *yaml.Node) (int, int) {
 // finding makes a finding at node n (nil: the object) of the object.
 func (o *kobject) finding(check string, n *yaml.Node, format string, args ...any) Finding {
 	line, col := o.at(n)
-	msg := fmt.Sprintf(format, args...)
-	if o.render != nil && o.render.Variant != "" {
-		msg += " (with " + o.render.Variant + ")"
+	f := Finding{Path: o.File, Line: line, Col: col, Check: check, Message: fmt.Sprintf(format, args...)}
+	if o.render != nil {
+		f.Variant = o.render.Variant
 	}
-	return Finding{Path: o.File, Line: line, Col: col, Check: check, Message: msg}
+	return f
 }
 
 // describe names the object in messages: Deployment payments.
@@ -512,14 +513,7 @@ func firstCol(src []byte, line int) int {
 // manifests: every .yaml/.yml file outside charts and .github, other than
 // configurations that other checks own.
 func manifestCandidates(r *Repo) ([]string, error) {
-	charts, err := r.charts()
-	if err != nil {
-		return nil, err
-	}
-	var chartDirs []string
-	for _, c := range charts {
-		chartDirs = append(chartDirs, c.Dir)
-	}
+	chartDirs := slices.Clone(r.chartDirs())
 	// Chart sources that are themselves templates (Chart.yaml.tmpl in a
 	// template repository) hold Helm templates too: not plain manifests.
 	for _, f := range r.Glob("**/Chart.yaml.*") {
@@ -555,42 +549,37 @@ type manifestSet struct {
 	Errors  []Finding // with Check unset
 }
 
-func (r *Repo) manifests() (*manifestSet, error) {
-	v, err := r.once("manifests", func() (any, error) {
-		candidates, err := manifestCandidates(r)
-		if err != nil {
-			return nil, err
-		}
-		ms := &manifestSet{}
-		for _, f := range candidates {
-			src, err := r.Read(f)
-			if err != nil {
-				return nil, err
-			}
-			if !strings.Contains(string(src), "apiVersion") {
-				continue
-			}
-			docs, perrs := splitYAML(src)
-			for _, e := range perrs {
-				ms.Errors = append(ms.Errors, Finding{Path: f, Line: e.Line, Col: max(e.Col, 1), Message: "YAML: " + e.Msg})
-			}
-			ms.Objects = append(ms.Objects, newObjects(f, docs)...)
-		}
-		return ms, nil
-	})
+// readManifests reads the plain manifests (Repo.manifests, once).
+func (r *Repo) readManifests() (*manifestSet, error) {
+	candidates, err := manifestCandidates(r)
 	if err != nil {
 		return nil, err
 	}
-	return v.(*manifestSet), nil
+	ms := &manifestSet{}
+	for _, f := range candidates {
+		src, err := r.Read(f)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.Contains(string(src), "apiVersion") {
+			continue
+		}
+		docs, perrs := splitYAML(src)
+		for _, e := range perrs {
+			ms.Errors = append(ms.Errors, Finding{Path: f, Line: e.Line, Col: max(e.Col, 1), Message: "YAML: " + e.Msg})
+		}
+		ms.Objects = append(ms.Objects, newObjects(f, docs)...)
+	}
+	return ms, nil
 }
 
 // allObjects returns the plain objects and those of every chart rendering.
-func (r *Repo) allObjects() ([]*kobject, error) {
+func (r *Repo) allObjects(ctx context.Context) ([]*kobject, error) {
 	ms, err := r.manifests()
 	if err != nil {
 		return nil, err
 	}
-	charts, err := r.charts()
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -30,8 +30,6 @@ import (
 // is first decoded strictly into the operator's own API types.
 type prometheus struct{}
 
-func init() { register(prometheus{}) }
-
 func (prometheus) Name() string { return "prometheus" }
 
 var monitoringScheme = sync.OnceValue(func() *runtime.Scheme {
@@ -80,7 +78,7 @@ func (s *ruleSource) origNode(line, col int) *yaml.Node {
 }
 
 func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	sources, err := ruleSources(r)
+	sources, err := ruleSources(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +86,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	// Prometheus Operator objects decode strictly into the operator's types
 	// first; a PrometheusRule that does not is not checked further.
 	skip := map[*kobject]bool{}
-	objs, err := r.allObjects()
+	objs, err := r.allObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +305,7 @@ func indentOf(src []byte, line int) int {
 }
 
 // ruleSources finds plain rule files and PrometheusRule objects.
-func ruleSources(r *Repo) ([]*ruleSource, error) {
+func ruleSources(ctx context.Context, r *Repo) ([]*ruleSource, error) {
 	var out []*ruleSource
 	candidates, err := manifestCandidates(r)
 	if err != nil {
@@ -328,7 +326,7 @@ func ruleSources(r *Repo) ([]*ruleSource, error) {
 		}
 		out = append(out, &ruleSource{file: f, node: doc.Content[0], src: src})
 	}
-	objs, err := r.allObjects()
+	objs, err := r.allObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
