@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"text/template"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -178,12 +179,49 @@ func FuzzYAMLErrorLine(f *testing.F) {
 	})
 }
 
-func FuzzTemplateLine(f *testing.F) {
-	f.Add("a:\n  b: {{ .Values.b }}\n  c: 1\n", "a:\n  b: 2\n  c: 1\n", 3)
-	f.Fuzz(func(t *testing.T, tmpl, rendered string, l int) {
-		got := templateLine([]byte(tmpl), []byte(rendered), l)
-		if got < 0 || got > strings.Count(tmpl, "\n")+1 {
-			t.Fatalf("templateLine = %d", got)
+// FuzzInstrumentTemplate: a template with markers around its text nodes
+// renders, markers removed, to exactly what the template renders, and every
+// byte of it has an origin.
+func FuzzInstrumentTemplate(f *testing.F) {
+	f.Add("a:\n  b: {{ .Values.b }}\n  c: 1\n")
+	f.Add("{{- if .Values.on }}\nx:\n  {{- range $i, $v := .Values.l }}\n  - {{ $v }}  {{- end }}\n{{- end }}\n")
+	f.Add("{{- with .Values.m -}}\n  k: {{ .k }}\n{{ end -}}\n{{/* c */}} t\n{{ define \"d\" }}in{{ end }}{{ template \"d\" }}")
+	data := map[string]any{"Values": map[string]any{"b": 2, "on": true, "l": []any{"p", "q"}, "m": map[string]any{"k": "v"}}}
+	f.Fuzz(func(t *testing.T, src string) {
+		instr, m := instrumentTemplate("t.yaml", []byte(src))
+		if m == nil {
+			return
+		}
+		render := func(s string) (string, bool) {
+			tp, err := template.New("t.yaml").Parse(s)
+			if err != nil {
+				return "", false
+			}
+			var b strings.Builder
+			if tp.Execute(&b, data) != nil {
+				return "", false
+			}
+			return b.String(), true
+		}
+		want, ok1 := render(src)
+		got, ok2 := render(string(instr))
+		if ok1 != ok2 {
+			t.Fatalf("original renders: %v, instrumented: %v", ok1, ok2)
+		}
+		if !ok1 {
+			return
+		}
+		plain := m.strip([]byte(got))
+		if string(plain) != want {
+			t.Fatalf("instrumented rendering %q, want %q", plain, want)
+		}
+		if len(m.origin) != len(plain) {
+			t.Fatalf("%d origins for %d bytes", len(m.origin), len(plain))
+		}
+		for i := range plain {
+			if _, ok := m.at(i); !ok && m.origin[i].text >= 0 {
+				t.Fatalf("byte %d of text has no origin", i)
+			}
 		}
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
@@ -45,6 +44,7 @@ type chartRender struct {
 	Chart   *chartInfo
 	Variant string
 	Objects []*kobject
+	values  *valuesFiles // where the values of this rendering are set
 }
 
 // Release used for rendering: named after the chart, as the generated
@@ -112,6 +112,7 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 		readErr error
 		lint    support.Linter
 		render  *chartRender
+		schema  []Finding
 		err     error
 	}
 	results := make([]result, len(variants))
@@ -132,7 +133,7 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 			}
 			// helm lint --strict [-f values-X.yaml]
 			res.lint = lint.RunAll(abs, vals, renderNamespace, lint.WithKubeVersion(kubeVersion()))
-			res.render, res.err = renderChart(ctx, r, ci, dir, variant, vals)
+			res.render, res.schema, res.err = renderChart(ctx, r, ci, dir, variant, vals)
 		})
 	}
 	wg.Wait()
@@ -142,19 +143,27 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 			add(rel(variant), 1, "", "%v", res.readErr)
 			continue
 		}
+		lintErr := false
 		for _, m := range res.lint.Messages {
-			if m.Severity < support.WarningSev {
-				continue
+			if m.Severity < support.WarningSev || isSchemaMessage(m) {
+				continue // schema failures are placed by schemaFindings
 			}
-			for _, e := range r.lintFindings(dir, variant, m) {
-				addAt(e.Path, e.Line, e.Col, variant, "%s: %s", severityName(m.Severity), e.Message)
+			lintErr = lintErr || m.Severity >= support.ErrorSev
+			file, line := lintPosition(dir, m)
+			msg := strings.TrimPrefix(m.Err.Error(), "error: ")
+			if m.Severity == support.WarningSev {
+				msg = "warning: " + msg
 			}
+			addAt(file, line, 1, variant, "%s", msg)
+		}
+		for _, f := range res.schema {
+			addAt(f.Path, f.Line, f.Col, variant, "%s", f.Message)
 		}
 
 		rd, err := res.render, res.err
 		if err != nil {
 			// Template errors are what lint reports as well; keep one.
-			if !hasError(res.lint.Messages) {
+			if !lintErr {
 				add(rel("Chart.yaml"), 1, variant, "render: %v", err)
 			}
 			continue
@@ -164,67 +173,14 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 	return ci
 }
 
-func hasError(ms []support.Message) bool {
-	for _, m := range ms {
-		if m.Severity >= support.ErrorSev {
-			return true
-		}
-	}
-	return false
+// isSchemaMessage reports whether a lint message is Helm's values schema
+// failure ("- at '/path': ..." lines), which verify reports itself, one
+// finding per failing value.
+func isSchemaMessage(m support.Message) bool {
+	return schemaErrRE.MatchString(m.Err.Error())
 }
 
-var schemaErrRE = regexp.MustCompile(`(?m)^\s*- at '(/[^']*)': (.*)$`)
-
-// lintFindings places one lint message. A values schema error lists each
-// failing value by JSON pointer: each becomes a finding at that value in
-// the values file that sets it (the values-*.yaml being linted, else
-// values.yaml).
-func (r *Repo) lintFindings(dir, variant string, m support.Message) []Finding {
-	var out []Finding
-	for _, sm := range schemaErrRE.FindAllStringSubmatch(m.Err.Error(), -1) {
-		var ptr []string
-		for _, t := range strings.Split(strings.TrimPrefix(sm[1], "/"), "/") {
-			if t != "" {
-				ptr = append(ptr, strings.NewReplacer("~1", "/", "~0", "~").Replace(t))
-			}
-		}
-		f := Finding{Path: path.Join(dir, "values.yaml"), Line: 1, Col: 1, Message: "values: " + sm[1] + ": " + sm[2]}
-		files := []string{"values.yaml"}
-		if variant != "" {
-			files = []string{variant, "values.yaml"}
-		}
-		for _, vf := range files {
-			src, err := r.Read(path.Join(dir, vf))
-			if err != nil {
-				continue
-			}
-			var doc yaml.Node
-			if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
-				continue
-			}
-			if n := nodeAtPointer(doc.Content[0], ptr); n != nil && (len(ptr) == 0 || n != doc.Content[0]) {
-				f.Path, f.Line, f.Col = path.Join(dir, vf), n.Line, n.Column
-				break
-			}
-		}
-		out = append(out, f)
-	}
-	if len(out) > 0 {
-		return out
-	}
-	file, line := lintPosition(dir, m)
-	return []Finding{{Path: file, Line: line, Col: 1, Message: m.Err.Error()}}
-}
-
-func severityName(s int) string {
-	switch s {
-	case support.ErrorSev:
-		return "error"
-	case support.WarningSev:
-		return "warning"
-	}
-	return "info"
-}
+var schemaErrRE = regexp.MustCompile(`(?m)^\s*- at '(/[^']*)?': `)
 
 var fileLineRE = regexp.MustCompile(`((?:[\w.-]+/)*[\w.-]+\.(?:yaml|yml|tpl|txt|json)):(\d+)`)
 
@@ -258,55 +214,83 @@ func lintPosition(dir string, m support.Message) (string, int) {
 // renderChart renders a chart as `helm install --dry-run=client` does:
 // dependencies processed, values coalesced and checked against
 // values.schema.json, kubeVersion checked, templates executed.
-func renderChart(ctx context.Context, r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, error) {
+func renderChart(ctx context.Context, r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, []Finding, error) {
 	ch, err := loader.Load(r.Abs(dir)) // a fresh copy: rendering changes the chart's values
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kubeVersion()
 	if ch.Metadata.KubeVersion != "" && !v2util.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
-		return nil, fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.Version)
+		return nil, nil, fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.Version)
 	}
 	if err := v2util.ProcessDependencies(ch, vals); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cvals, err := chartutil.CoalesceValues(ch, vals)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	vf := newValuesFiles(r, dir, variant)
+	// The schema is checked here rather than by Helm, so that every failing
+	// value is a finding at its place and the rendering goes on: the
+	// objects' own problems are reported in the same run.
+	var schema []Finding
+	if ch.Schema != nil {
+		schema = schemaFindings(ch.Schema, cvals, vf)
 	}
 	opts := common.ReleaseOptions{Name: ch.Name(), Namespace: renderNamespace, Revision: 1, IsInstall: true}
-	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals, opts, caps, false)
+	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals, opts, caps, true)
 	if err != nil {
-		return nil, err
+		return nil, schema, err
+	}
+	maps := map[string]*templateMap{}
+	for _, t := range ch.Templates {
+		if base := path.Base(t.Name); strings.HasPrefix(base, "_") || !isManifestName(base) {
+			continue
+		}
+		key := path.Join(ch.Name(), t.Name)
+		if data, m := instrumentTemplate(key, t.Data); m != nil {
+			t.Data, maps[key] = data, m
+		}
 	}
 	var e engine.Engine
 	files, err := e.RenderWithContext(ctx, ch, rv)
 	if err != nil {
-		return nil, err
+		return nil, schema, err
 	}
-	rd := &chartRender{Chart: ci, Variant: variant}
+	rd := &chartRender{Chart: ci, Variant: variant, values: vf}
 	for _, key := range sortedKeys(files) {
 		base := path.Base(key)
 		if strings.HasPrefix(base, "_") || base == "NOTES.txt" {
 			continue
 		}
-		switch path.Ext(base) {
-		case ".yaml", ".yml", ".json":
-		default:
+		if !isManifestName(base) {
 			continue
 		}
 		text := []byte(files[key])
+		m := maps[key]
+		if m != nil {
+			text = m.strip(text)
+		}
 		_, within, _ := strings.Cut(key, "/") // drop the chart name
 		file := path.Join(dir, within)
-		tmpl, _ := r.Read(file)
 		docs, _ := splitYAML(text) // YAML errors in rendered output are lint's
 		for _, o := range newObjects(file, docs) {
-			o.render, o.tmpl, o.text = rd, tmpl, text
+			o.render, o.text, o.tmap = rd, text, m
 			rd.Objects = append(rd.Objects, o)
 		}
 	}
-	return rd, nil
+	return rd, schema, nil
+}
+
+// isManifestName reports whether a template's output is Kubernetes objects.
+func isManifestName(base string) bool {
+	switch path.Ext(base) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
 }
 
 // kubeVersion is the Kubernetes version charts are linted and rendered

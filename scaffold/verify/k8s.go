@@ -38,8 +38,8 @@ type kobject struct {
 	Labels     map[string]string
 
 	render *chartRender // nil for a plain manifest
-	tmpl   []byte       // the template source (chart objects)
 	text   []byte       // the whole rendered file (chart objects)
+	tmap   *templateMap // its origins (chart objects; nil when unknown)
 }
 
 // GroupKind is "kind.group" ("Deployment.apps", "Service").
@@ -51,32 +51,92 @@ func (o *kobject) group() string {
 	return g
 }
 
-// at maps a node of the object to a position in o.File. For a rendered
-// chart object, the rendered line is traced back into the template by its
-// text (see templateLine); failing that, line 1.
-func (o *kobject) at(n *yaml.Node) (int, int) {
-	if n == nil {
-		n = o.Doc.Root
-	}
-	if o.render == nil {
-		return n.Line, n.Column
-	}
-	for _, l := range ancestorLines(o.Doc.Root, n) {
-		if tl := templateLine(o.tmpl, o.text, l); tl > 0 {
-			return tl, firstCol(o.tmpl, tl)
-		}
-	}
-	return 1, 1
+// finding makes a finding at node n (nil: the object) of the object. For
+// a rendered chart object it is placed where the user edits: at the value
+// in the values file that set it when a value wrote n (or n's value, for a
+// key), else at the template line that wrote it (see templateMap).
+func (o *kobject) finding(check string, n *yaml.Node, format string, args ...any) Finding {
+	return o.findingAt(check, n, false, format, args...)
 }
 
-// finding makes a finding at node n (nil: the object) of the object.
-func (o *kobject) finding(check string, n *yaml.Node, format string, args ...any) Finding {
-	line, col := o.at(n)
-	f := Finding{Path: o.File, Line: line, Col: col, Check: check, Message: fmt.Sprintf(format, args...)}
+// keyFinding is finding for a problem with the key n itself (an unknown
+// or repeated field), which the key's value does not explain.
+func (o *kobject) keyFinding(check string, n *yaml.Node, format string, args ...any) Finding {
+	return o.findingAt(check, n, true, format, args...)
+}
+
+func (o *kobject) findingAt(check string, n *yaml.Node, keyOnly bool, format string, args ...any) Finding {
+	f := Finding{Path: o.File, Check: check, Message: fmt.Sprintf(format, args...)}
+	f.Path, f.Line, f.Col = o.at(n, keyOnly)
 	if o.render != nil {
 		f.Variant = o.render.Variant
 	}
 	return f
+}
+
+// at places node n of the object: in a plain manifest, where it is; in a
+// rendered chart object, where its origin is.
+func (o *kobject) at(n *yaml.Node, keyOnly bool) (string, int, int) {
+	if n == nil {
+		n = o.Doc.Root
+	}
+	if o.render == nil {
+		return o.File, n.Line, n.Column
+	}
+	keys, value := renderedPath(o.Doc.Root, n)
+	cands := []*yaml.Node{n}
+	if !keyOnly && value != nil && value.Kind == yaml.ScalarNode {
+		cands = []*yaml.Node{value, n}
+	}
+	for _, c := range cands {
+		or, ok := o.tmap.at(offsetOf(o.text, c.Line, c.Column))
+		if !ok {
+			continue
+		}
+		if pos, ok := o.render.values.origin(or.paths, keys); ok {
+			if c == n {
+				return pos.File, pos.Line, pos.Col
+			}
+			return pos.File, pos.ValLine, pos.ValCol
+		}
+		return o.File, or.line, or.col
+	}
+	return o.File, 1, 1
+}
+
+// renderedPath returns the keys from root to n (a sequence element by its
+// index) and, when n is a mapping key, its value.
+func renderedPath(root, n *yaml.Node) ([]string, *yaml.Node) {
+	var keys []string
+	var value *yaml.Node
+	var find func(cur *yaml.Node) bool
+	find = func(cur *yaml.Node) bool {
+		if cur == n {
+			return true
+		}
+		for i, c := range cur.Content {
+			if cur.Kind == yaml.MappingNode && i%2 == 0 && c == n {
+				keys = append(keys, c.Value)
+				value = cur.Content[i+1]
+				return true
+			}
+			if find(c) {
+				switch cur.Kind {
+				case yaml.MappingNode:
+					keys = append(keys, cur.Content[i-i%2].Value)
+				case yaml.SequenceNode:
+					keys = append(keys, strconv.Itoa(i))
+				}
+				return true
+			}
+		}
+		return false
+	}
+	if root == nil || !find(root) {
+		return nil, nil
+	}
+	slices.Reverse(keys)
+	return keys, value
 }
 
 // describe names the object in messages: Deployment payments.
@@ -156,7 +216,7 @@ func decodeStrict(check string, o *kobject, into any, skipFields ...string) []Fi
 		if strings.HasPrefix(e.Error(), "duplicate") {
 			kind = "duplicate"
 		}
-		out = append(out, o.finding(check, n, "%s: %s field %q", o.describe(), kind, fp.FieldPath()))
+		out = append(out, o.keyFinding(check, n, "%s: %s field %q", o.describe(), kind, fp.FieldPath()))
 	}
 	return out
 }
@@ -402,97 +462,6 @@ func probeChecks(check string, o *kobject, spec *corev1.PodSpec, specNode *yaml.
 		}
 	}
 	return out
-}
-
-// ancestorLines returns the line of n and of each enclosing node up to the
-// root (innermost first).
-func ancestorLines(root, n *yaml.Node) []int {
-	var chain []*yaml.Node
-	var find func(cur *yaml.Node) bool
-	find = func(cur *yaml.Node) bool {
-		if cur == n {
-			chain = append(chain, cur)
-			return true
-		}
-		for i, c := range cur.Content {
-			if find(c) {
-				// For a mapping value, its key says more than the value.
-				if cur.Kind == yaml.MappingNode && i%2 == 1 {
-					chain = append(chain, cur.Content[i-1])
-				}
-				chain = append(chain, cur)
-				return true
-			}
-		}
-		return false
-	}
-	lines := []int{n.Line}
-	if root != nil && find(root) {
-		for _, c := range chain {
-			if l := c.Line; !slices.Contains(lines, l) {
-				lines = append(lines, l)
-			}
-		}
-	}
-	return lines
-}
-
-// templateLine traces line l of a rendered file back to the template: the
-// k-th rendered line with this text is taken to come from the k-th template
-// line with the same text, and failing that from the k-th line with the
-// same key. It returns 0 when no template line matches.
-func templateLine(tmpl, rendered []byte, l int) int {
-	rlines := strings.Split(string(rendered), "\n")
-	if l < 1 || l > len(rlines) {
-		return 0
-	}
-	tlines := strings.Split(string(tmpl), "\n")
-	want := normLine(rlines[l-1])
-	if want == "" {
-		return 0
-	}
-	ordinal := func(match func(string) bool) int {
-		k := 0
-		for _, r := range rlines[:l-1] {
-			if match(normLine(r)) {
-				k++
-			}
-		}
-		return k
-	}
-	pick := func(match func(string) bool) int {
-		var cands []int
-		for i, t := range tlines {
-			if match(normLine(t)) {
-				cands = append(cands, i+1)
-			}
-		}
-		if len(cands) == 0 {
-			return 0
-		}
-		if k := ordinal(match); k < len(cands) {
-			return cands[k]
-		}
-		return cands[len(cands)-1]
-	}
-	if tl := pick(func(s string) bool { return s == want }); tl > 0 {
-		return tl
-	}
-	key, _, ok := strings.Cut(want, ":")
-	if !ok || key == "" || strings.ContainsAny(key, " {\"'") {
-		return 0
-	}
-	return pick(func(s string) bool { return strings.HasPrefix(s, key+":") })
-}
-
-// normLine trims a YAML line to compare it across template and rendering:
-// no indentation, no leading "- ".
-func normLine(s string) string {
-	s = strings.TrimSpace(s)
-	for strings.HasPrefix(s, "- ") {
-		s = strings.TrimSpace(s[2:])
-	}
-	return s
 }
 
 func firstCol(src []byte, line int) int {
