@@ -108,7 +108,7 @@ func FuzzSplitYAML(f *testing.F) {
 		lines := strings.Count(string(src), "\n") + 1
 		docs, errs := splitYAML(src)
 		for _, d := range docs {
-			if d.Root == nil || d.StartLine < 1 || d.StartLine > lines {
+			if d.Root == nil || d.Root.Line < 1 || d.Root.Line > lines {
 				t.Fatalf("bad doc %+v", d)
 			}
 		}
@@ -164,18 +164,6 @@ func FuzzGoVersion(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, got, minimum string) {
 		_ = goVersionProblem(goVersionFromTag(got), minimum)
-	})
-}
-
-func FuzzYAMLErrorLine(f *testing.F) {
-	f.Add("yaml: line 5: did not find expected key")
-	f.Add("line 10: field intervall not found in type verify.dependabotSchedule")
-	f.Add("line 0: x")
-	f.Fuzz(func(t *testing.T, s string) {
-		pe := parseYAMLErrorLine(s)
-		if pe.Line < 0 {
-			t.Fatalf("negative line from %q", s)
-		}
 	})
 }
 

@@ -79,16 +79,15 @@ func validateGolangci(sch *jsonschema.Schema, name string, src []byte) []posErro
 		}
 		inst = normalizeJSONTypes(inst)
 	} else {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(src, &doc); err != nil {
-			return yamlSyntaxError(src, err)
+		var errs []posError
+		if root, errs = parseYAML(src); len(errs) > 0 {
+			return errs
 		}
-		if len(doc.Content) == 0 {
+		if root == nil {
 			return []posError{{Line: 1, Col: 1, Msg: "empty configuration"}}
 		}
-		root = doc.Content[0]
 		if err := root.Decode(&inst); err != nil {
-			return yamlError(err)
+			return []posError{{Line: root.Line, Col: root.Column, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
 		}
 		inst = normalizeJSONTypes(inst)
 	}

@@ -38,7 +38,7 @@ type kobject struct {
 	Labels     map[string]string
 
 	render *chartRender // nil for a plain manifest
-	text   []byte       // the whole rendered file (chart objects)
+	text   []byte       // the whole file (for a chart object, as rendered)
 	tmap   *templateMap // its origins (chart objects; nil when unknown)
 }
 
@@ -178,16 +178,16 @@ func newObjects(file string, docs []yamlDoc) []*kobject {
 // sigs.k8s.io/json with unknown and duplicate fields rejected. It returns
 // one finding per problem, at the offending field.
 func decodeStrict(check string, o *kobject, into any, skipFields ...string) []Finding {
-	js, err := sigsyaml.YAMLToJSONStrict(o.Doc.Raw) // duplicate keys rejected, as the API server does
+	var dups []Finding
+	duplicateKeys(o.Doc.Root, func(dup, first *yaml.Node) {
+		dups = append(dups, o.keyFinding(check, dup, "%s: duplicate field %q (first at line %d)", o.describe(), dup.Value, first.Line))
+	})
+	if len(dups) > 0 {
+		return dups
+	}
+	js, err := nodeJSON(o.Doc.Root)
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-		var n *yaml.Node
-		if m := yamlLineInRE.FindStringSubmatch(msg); m != nil {
-			l, _ := strconv.Atoi(m[1])
-			n = &yaml.Node{Line: l + o.Doc.StartLine - 1, Column: firstCol(o.Doc.Raw, l)}
-			msg = m[2]
-		}
-		return []Finding{o.finding(check, n, "%s: %s", o.describe(), msg)}
+		return []Finding{o.finding(check, nil, "%s: %v", o.describe(), err)}
 	}
 	if len(skipFields) > 0 {
 		var m map[string]json.RawMessage
@@ -220,8 +220,6 @@ func decodeStrict(check string, o *kobject, into any, skipFields ...string) []Fi
 	}
 	return out
 }
-
-var yamlLineInRE = regexp.MustCompile(`line (\d+): ([^\n]*)`)
 
 var typeErrRE = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field ([\w.]+) of type (\S+)`)
 
@@ -537,7 +535,10 @@ func (r *Repo) readManifests() (*manifestSet, error) {
 		for _, e := range perrs {
 			ms.Errors = append(ms.Errors, Finding{Path: f, Line: e.Line, Col: max(e.Col, 1), Message: "YAML: " + e.Msg})
 		}
-		ms.Objects = append(ms.Objects, newObjects(f, docs)...)
+		for _, o := range newObjects(f, docs) {
+			o.text = src
+			ms.Objects = append(ms.Objects, o)
+		}
 	}
 	return ms, nil
 }
@@ -560,3 +561,7 @@ func (r *Repo) allObjects(ctx context.Context) ([]*kobject, error) {
 	}
 	return out, nil
 }
+
+// sigsYAMLToJSON is sigs.k8s.io/yaml's conversion, which the API server's
+// clients use.
+func sigsYAMLToJSON(b []byte) ([]byte, error) { return sigsyaml.YAMLToJSON(b) }

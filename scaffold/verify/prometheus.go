@@ -132,6 +132,10 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		if s.obj != nil && skip[s.obj] {
 			continue
 		}
+		if strict := s.strictFindings(c.Name()); len(strict) > 0 {
+			out = append(out, strict...) // rulefmt would stop at the first
+			continue
+		}
 		rgs, errs := rulefmt.Parse(s.src, false, model.UTF8Validation, p, logger)
 		for _, e := range errs {
 			out = append(out, ruleError(c.Name(), s, e))
@@ -200,29 +204,12 @@ var posPrefixRE = regexp.MustCompile(`^(\d+):(\d+): (?:(\d+):(\d+): )?(.*)$`)
 // validation errors a "L:C: " prefix, and PromQL errors an offset within
 // the expression, which is traced to the file.
 func ruleError(check string, s *ruleSource, err error) Finding {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var fs []Finding
-		for _, pe := range yamlError(err) {
-			fs = append(fs, s.findingAtSrcLine(check, pe.Line, pe.Msg))
-		}
-		if len(fs) > 0 {
-			f := fs[0]
-			for _, g := range fs[1:] {
-				f.Message += "; " + g.Message
-			}
-			return f
-		}
-	}
 	msg := err.Error()
 	line, col := 0, 0
 	if m := posPrefixRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		col, _ = strconv.Atoi(m[2])
 		msg = m[5]
-	} else if pe := parseYAMLErrorLine(msg); pe.Line > 0 {
-		pe = yamlSyntaxError(s.src, err)[0]
-		return s.findingAtSrcLine(check, pe.Line, pe.Msg)
 	}
 	var n *yaml.Node
 	switch {
@@ -253,13 +240,26 @@ func ruleError(check string, s *ruleSource, err error) Finding {
 	return s.finding(check, n, line, col, "%s", msg)
 }
 
-func (s *ruleSource) findingAtSrcLine(check string, line int, msg string) Finding {
-	msg = strings.ReplaceAll(msg, "rulefmt.", "")
-	e := withKey(s.src, posError{Line: line, Col: colOf(s.src, line, fieldInMsg(msg)), Msg: msg})
-	if s.orig != nil {
-		return s.finding(check, s.origNode(line, 0), 0, 0, "%s", e.Msg)
+// strictFindings reports every unknown key and mistyped value of the
+// rule groups, each at its node (rulefmt reports the first, as text).
+func (s *ruleSource) strictFindings(check string) []Finding {
+	root, errs := parseYAML(s.src)
+	if len(errs) > 0 {
+		return []Finding{s.findingAt(check, errs[0].Line, errs[0].Col, "YAML: "+errs[0].Msg)}
 	}
-	return s.finding(check, nil, e.Line, e.Col, "%s", e.Msg)
+	var out []Finding
+	strictYAML(root, reflect.TypeFor[rulefmt.RuleGroups](), func(n *yaml.Node, msg string) {
+		out = append(out, s.findingAt(check, n.Line, n.Column, msg))
+	})
+	return out
+}
+
+// findingAt makes a finding at a position of s.src.
+func (s *ruleSource) findingAt(check string, line, col int, msg string) Finding {
+	if s.orig != nil {
+		return s.finding(check, s.origNode(line, col), 0, 0, "%s", msg)
+	}
+	return s.finding(check, nil, line, col, "%s", msg)
 }
 
 // exprOffset maps a byte offset within an expr: value to a file position:
@@ -281,7 +281,7 @@ func exprOffset(n *yaml.Node, s *ruleSource, off int) (int, int, bool) {
 		if s.obj == nil {
 			indent = indentOf(s.src, line)
 		} else {
-			indent = indentOf(s.obj.Doc.Raw, line-s.obj.Doc.StartLine+1)
+			indent = indentOf(s.obj.text, line)
 		}
 		return line, indent + off - (strings.LastIndexByte(before, '\n') + 1) + 1, true
 	case 0:
