@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,11 +122,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	}
 	exposed := exposedMetrics(r)
 	recorded := map[string]bool{}
-	type parsed struct {
-		s   *ruleSource
-		rgs *rulefmt.RuleGroups
-	}
-	var ok []parsed
+	var ok []parsedRules
 	p := parser.NewParser(parser.Options{})
 	logger := slog.New(slog.DiscardHandler)
 	for _, s := range sources {
@@ -141,7 +138,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			out = append(out, ruleError(c.Name(), s, e))
 		}
 		if len(errs) == 0 && rgs != nil {
-			ok = append(ok, parsed{s, rgs})
+			ok = append(ok, parsedRules{s, rgs})
 			for _, g := range rgs.Groups {
 				for _, rl := range g.Rules {
 					if rl.Record != "" {
@@ -151,6 +148,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			}
 		}
 	}
+	out = append(out, sloChecks(c.Name(), p, ok)...)
 	if exposed == nil {
 		return out, nil
 	}
@@ -174,6 +172,9 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 					name = rl.Alert
 				}
 				for _, m := range unexposedMetrics(expr, exposed, recorded, r.Service) {
+					if strings.Contains(m.name, ":") {
+						continue // a recording rule's name: unrecordedReads
+					}
 					at := n
 					if n != nil {
 						if l, col, ok := exprOffset(n, pr.s, m.offset); ok {
@@ -186,6 +187,55 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// parsedRules are the rule groups of one source that rulefmt accepted.
+type parsedRules struct {
+	s   *ruleSource
+	rgs *rulefmt.RuleGroups
+}
+
+// sloChecks checks every alerting rule that is an SLO burn-rate alert
+// (see burnRateProblems), at the place in its expression.
+func sloChecks(check string, p parser.Parser, sources []parsedRules) []Finding {
+	var groups []*rulefmt.RuleGroups
+	for _, pr := range sources {
+		groups = append(groups, pr.rgs)
+	}
+	rules := recordingRules(p, groups)
+	var out []Finding
+	for _, pr := range sources {
+		var exprs []*yaml.Node
+		collectExprNodes(pr.s.node, &exprs)
+		i := 0
+		for _, g := range pr.rgs.Groups {
+			for _, rl := range g.Rules {
+				var n *yaml.Node
+				if i < len(exprs) {
+					n = exprs[i]
+				}
+				i++
+				expr, err := p.ParseExpr(rl.Expr)
+				if err != nil {
+					continue
+				}
+				problems := unrecordedReads(cmp.Or(rl.Alert, rl.Record), expr, rules)
+				if rl.Alert != "" {
+					problems = append(problems, burnRateProblems(rl, expr, rules)...)
+				}
+				for _, pb := range problems {
+					at := n
+					if n != nil {
+						if l, col, ok := exprOffset(n, pr.s, pb.off); ok {
+							at = &yaml.Node{Line: l, Column: col}
+						}
+					}
+					out = append(out, pr.s.finding(check, at, 0, 0, "%s", pb.msg))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // collectExprNodes lists the expr: values of the rules of a groups mapping,
