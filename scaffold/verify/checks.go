@@ -13,6 +13,7 @@ func Checks() []Check {
 		golangci{},
 		goreleaser{},
 		dockerfile{},
+		goenv{},
 		helm{},
 		kubernetes{},
 		istio{},
