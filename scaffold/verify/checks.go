@@ -19,6 +19,7 @@ func Checks() []Check {
 		istio{},
 		chaos{},
 		prometheus{},
+		references{},
 		consistency{},
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"sync"
 
@@ -192,6 +195,7 @@ func checkJSONNames(md protoreflect.MessageDescriptor, n *yaml.Node, bad func(n 
 func istioCrossChecks(ctx context.Context, check string, r *Repo, objs []istioObj) []Finding {
 	var out []Finding
 	services := chartServices(ctx, r)
+	ports := chartServicePorts(ctx, r)
 	subsets := map[string]map[string]bool{} // host key -> subset names
 	for _, io := range objs {
 		dr, ok := io.spec.(*networkingapi.DestinationRule)
@@ -277,6 +281,11 @@ func istioCrossChecks(ctx context.Context, check string, r *Repo, objs []istioOb
 				if msg := serviceHostProblem(d.GetHost(), services); msg != "" && mesh {
 					out = append(out, o.finding(check, nodeAt(o, dpath+".host"), "%s: %s", o.describe(), msg))
 				}
+				if name, ok := serviceOfHost(d.GetHost()); ok && mesh && d.GetPort().GetNumber() != 0 {
+					if ps, known := ports[name]; known && !slices.Contains(ps, int32(d.GetPort().GetNumber())) {
+						out = append(out, o.finding(check, nodeAt(o, dpath+".port.number"), "%s: port %d of host %q: Service %s has no such port (ports: %s)", o.describe(), d.GetPort().GetNumber(), d.GetHost(), name, joinInts(ps)))
+					}
+				}
 				if d.GetSubset() == "" {
 					continue
 				}
@@ -361,4 +370,40 @@ func chartServices(ctx context.Context, r *Repo) map[string]bool {
 		}
 	}
 	return out
+}
+
+// chartServicePorts returns the ports of each Service the charts render
+// with their default values.
+func chartServicePorts(ctx context.Context, r *Repo) map[string][]int32 {
+	charts, err := r.charts(ctx)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]int32{}
+	for _, c := range charts {
+		if len(c.Renders) == 0 || c.Renders[0].Variant != "" {
+			continue
+		}
+		for _, o := range c.Renders[0].Objects {
+			if o.Kind != "Service" || o.APIVersion != "v1" || o.Name == "" {
+				continue
+			}
+			var svc corev1.Service
+			if decodeNode(o.Doc.Root, &svc) != nil {
+				continue
+			}
+			for _, p := range svc.Spec.Ports {
+				out[o.Name] = append(out[o.Name], p.Port)
+			}
+		}
+	}
+	return out
+}
+
+func joinInts(ns []int32) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, strconv.Itoa(int(n)))
+	}
+	return strings.Join(s, ", ")
 }
