@@ -24,7 +24,7 @@ const buildNotice = "paved: building paved-verify, the validators (Helm, Kuberne
 // environment (nil: this process's).
 func runBuild(ctx context.Context, stderr io.Writer, env []string, first bool, notice string, quiet, interval time.Duration, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // the go command, building paved-verify
-	cmd.Env = env // nil: this process's environment
+	cmd.Env = env
 	pw := &buildProgress{}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
