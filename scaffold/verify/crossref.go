@@ -93,7 +93,7 @@ func newRefSet(objs []*kobject) *refSet {
 		switch {
 		case o.Kind == "Service" && o.APIVersion == "v1":
 			var s corev1.Service
-			if decodeNode(o.Doc.Root, &s) == nil {
+			if decodeObject(o, &s) == nil {
 				rs.services = append(rs.services, refService{o, s})
 			}
 		case o.Kind == "ServiceMonitor" && o.group() == "monitoring.coreos.com":
@@ -102,12 +102,12 @@ func newRefSet(objs []*kobject) *refSet {
 			rs.pdbs = append(rs.pdbs, o)
 		case o.Kind == "HorizontalPodAutoscaler" && o.APIVersion == "autoscaling/v2":
 			var h autoscalingv2.HorizontalPodAutoscaler
-			if decodeNode(o.Doc.Root, &h) == nil {
+			if decodeObject(o, &h) == nil {
 				rs.hpas = append(rs.hpas, h)
 			}
 		default:
 			obj := builtinObject(o.APIVersion, o.Kind)
-			if obj == nil || decodeNode(o.Doc.Root, obj) != nil {
+			if obj == nil || decodeObject(o, obj) != nil {
 				continue
 			}
 			tmpl, _ := podTemplateSpec(obj)
@@ -120,7 +120,7 @@ func newRefSet(objs []*kobject) *refSet {
 					Replicas *int32 `json:"replicas"`
 				} `json:"spec"`
 			}
-			if decodeNode(o.Doc.Root, &spec) == nil && spec.Spec.Replicas != nil {
+			if decodeObject(o, &spec) == nil && spec.Spec.Replicas != nil {
 				w.replicas = *spec.Spec.Replicas
 			}
 			rs.workloads = append(rs.workloads, w)
@@ -133,7 +133,7 @@ func (rs *refSet) monitorFindings(check string) []Finding {
 	var out []Finding
 	for _, o := range rs.monitors {
 		var sm monitoringv1.ServiceMonitor
-		if decodeNode(o.Doc.Root, &sm) != nil {
+		if decodeObject(o, &sm) != nil {
 			continue // the prometheus check reports it
 		}
 		sel, err := metaSelector(sm.Spec.Selector.MatchLabels, len(sm.Spec.Selector.MatchExpressions) > 0)
@@ -202,7 +202,7 @@ func (rs *refSet) pdbFindings(check string) []Finding {
 	var out []Finding
 	for _, o := range rs.pdbs {
 		var pdb policyv1.PodDisruptionBudget
-		if decodeNode(o.Doc.Root, &pdb) != nil || pdb.Spec.Selector == nil {
+		if decodeObject(o, &pdb) != nil || pdb.Spec.Selector == nil {
 			continue
 		}
 		sel, err := metaSelector(pdb.Spec.Selector.MatchLabels, len(pdb.Spec.Selector.MatchExpressions) > 0)
@@ -298,6 +298,15 @@ func workloadLabels(ws []refWorkload, selector map[string]string) string {
 		out = append(out, w.o.describe()+": "+have.String())
 	}
 	return strings.Join(out, "; ")
+}
+
+// decodeObject is decodeNode for an object, from its JSON converted once.
+func decodeObject(o *kobject, into any) error {
+	js, err := o.json()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(js, into)
 }
 
 // decodeNode decodes an object's node into a Kubernetes type through JSON,

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"path"
 	"regexp"
 	"runtime/debug"
@@ -36,6 +37,7 @@ type chartInfo struct {
 	Name     string
 	Findings []Finding // lint, load and render problems (Check unset)
 	Renders  []*chartRender
+	schema   func() (*jsonschema.Schema, error) // values.schema.json, compiled once
 }
 
 // chartRender is one rendering of a chart: with the default values
@@ -101,6 +103,8 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 		return ci
 	}
 	ci.Name = ch.Name()
+	schemaJSON := ch.Schema
+	ci.schema = sync.OnceValues(func() (*jsonschema.Schema, error) { return compileValuesSchema(schemaJSON) })
 
 	variants := []string{""}
 	for _, f := range r.Glob(dir+"/values-*.yaml", dir+"/values-*.yml") {
@@ -237,7 +241,7 @@ func renderChart(ctx context.Context, r *Repo, ci *chartInfo, dir, variant strin
 	// objects' own problems are reported in the same run.
 	var schema []Finding
 	if ch.Schema != nil {
-		schema = schemaFindings(ch.Schema, cvals, vf)
+		schema = schemaFindings(ci.schema, cvals, vf)
 	}
 	opts := common.ReleaseOptions{Name: ch.Name(), Namespace: renderNamespace, Revision: 1, IsInstall: true}
 	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals, opts, caps, true)

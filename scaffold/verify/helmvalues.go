@@ -191,18 +191,9 @@ func keyString(k ast.MapKeyNode) string {
 // each failure at the key the user wrote: an unknown key at that key, a
 // missing one at the map that lacks it, a wrong value at the value, each
 // in the values file that sets it.
-func schemaFindings(schemaJSON []byte, values map[string]any, vf *valuesFiles) []Finding {
+func schemaFindings(compile func() (*jsonschema.Schema, error), values map[string]any, vf *valuesFiles) []Finding {
 	schemaFile := path.Join(vf.dir, "values.schema.json")
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
-	if err != nil {
-		return []Finding{{Path: schemaFile, Line: 1, Col: 1, Message: "values.schema.json: " + err.Error()}}
-	}
-	c := jsonschema.NewCompiler()
-	c.UseLoader(offlineLoader{})
-	if err := c.AddResource("file:///values.schema.json", doc); err != nil {
-		return []Finding{{Path: schemaFile, Line: 1, Col: 1, Message: "values.schema.json: " + err.Error()}}
-	}
-	sch, err := c.Compile("file:///values.schema.json")
+	sch, err := compile()
 	if err != nil {
 		return []Finding{{Path: schemaFile, Line: 1, Col: 1, Message: "values.schema.json: " + err.Error()}}
 	}
@@ -246,6 +237,21 @@ func schemaFindings(schemaJSON []byte, values map[string]any, vf *valuesFiles) [
 		}
 	}
 	return out
+}
+
+// compileValuesSchema compiles a chart's values.schema.json as Helm does,
+// offline.
+func compileValuesSchema(schemaJSON []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(offlineLoader{})
+	if err := c.AddResource("file:///values.schema.json", doc); err != nil {
+		return nil, err
+	}
+	return c.Compile("file:///values.schema.json")
 }
 
 // schemaLeaves are the failures a validation error is made of: the errors

@@ -389,7 +389,7 @@ func chartServicePorts(ctx context.Context, r *Repo) map[string][]int32 {
 				continue
 			}
 			var svc corev1.Service
-			if decodeNode(o.Doc.Root, &svc) != nil {
+			if decodeObject(o, &svc) != nil {
 				continue
 			}
 			for _, p := range svc.Spec.Ports {

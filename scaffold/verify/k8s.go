@@ -37,9 +37,10 @@ type kobject struct {
 	Namespace  string
 	Labels     map[string]string
 
-	render *chartRender // nil for a plain manifest
-	text   []byte       // the whole file (for a chart object, as rendered)
-	tmap   *templateMap // its origins (chart objects; nil when unknown)
+	render *chartRender           // nil for a plain manifest
+	text   []byte                 // the whole file (for a chart object, as rendered)
+	tmap   *templateMap           // its origins (chart objects; nil when unknown)
+	json   func() ([]byte, error) // the object as JSON, converted once
 }
 
 // GroupKind is "kind.group" ("Deployment.apps", "Service").
@@ -167,8 +168,10 @@ func newObjects(file string, docs []yamlDoc) []*kobject {
 		if err := d.Root.Decode(&head); err != nil || head.APIVersion == "" || head.Kind == "" {
 			continue
 		}
-		out = append(out, &kobject{File: file, Doc: d, APIVersion: head.APIVersion, Kind: head.Kind,
-			Name: head.Metadata.Name, Namespace: head.Metadata.Namespace, Labels: head.Metadata.Labels})
+		o := &kobject{File: file, Doc: d, APIVersion: head.APIVersion, Kind: head.Kind,
+			Name: head.Metadata.Name, Namespace: head.Metadata.Namespace, Labels: head.Metadata.Labels}
+		o.json = sync.OnceValues(func() ([]byte, error) { return nodeJSON(o.Doc.Root) })
+		out = append(out, o)
 	}
 	return out
 }
@@ -185,7 +188,7 @@ func decodeStrict(check string, o *kobject, into any, skipFields ...string) []Fi
 	if len(dups) > 0 {
 		return dups
 	}
-	js, err := nodeJSON(o.Doc.Root)
+	js, err := o.json()
 	if err != nil {
 		return []Finding{o.finding(check, nil, "%s: %v", o.describe(), err)}
 	}
