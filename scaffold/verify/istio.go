@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"sync"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -106,31 +106,26 @@ func specMessage(obj runtime.Object) proto.Message {
 	return pm
 }
 
-var protoPosRE = regexp.MustCompile(`\(line (\d+):(\d+)\): (.*)$`)
-
-// decodeProtoSpec decodes the spec with protojson (unknown fields
-// rejected), traces its error back to the YAML key, and checks that field
-// names are the JSON (camelCase) names the CRD schema accepts.
+// decodeProtoSpec decodes the spec as protojson does (unknown fields
+// rejected), each problem at its node (see protoProblems), then as a whole
+// for what only the whole shows (two fields of one oneof), and checks that
+// field names are the JSON (camelCase) names the CRD schema accepts.
 func decodeProtoSpec(check string, o *kobject, specNode *yaml.Node, spec proto.Message) []Finding {
-	js, lines, err := yamlToJSON(specNode)
-	if err != nil {
-		return []Finding{o.finding(check, specNode, "%s: spec: %v", o.describe(), err)}
-	}
-	proto.Reset(spec)
-	if err := protojson.Unmarshal(js, spec); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "proto: ")
-		n := specNode
-		if m := protoPosRE.FindStringSubmatch(msg); m != nil {
-			l, _ := strconv.Atoi(m[1])
-			if k := lines[l]; k != nil {
-				n = k
-			}
-			msg = m[3]
-		}
-		msg = strings.ReplaceAll(msg, "istio.networking.v1alpha3.", "")
-		return []Finding{o.finding(check, n, "%s: spec: %s", o.describe(), msg)}
-	}
 	var out []Finding
+	protoProblems(spec.ProtoReflect().Descriptor(), specNode, func(n *yaml.Node, msg string) {
+		out = append(out, o.finding(check, n, "%s: spec: %s", o.describe(), istioNames(msg)))
+	})
+	if len(out) > 0 {
+		return out
+	}
+	js, err := nodeJSON(specNode)
+	if err == nil {
+		proto.Reset(spec)
+		err = protojson.Unmarshal(js, spec)
+	}
+	if err != nil {
+		return []Finding{o.finding(check, specNode, "%s: spec: %s", o.describe(), istioNames(strings.TrimSpace(strings.TrimPrefix(err.Error(), "proto:"))))}
+	}
 	checkJSONNames(spec.ProtoReflect().Descriptor(), specNode, func(n *yaml.Node, got, want string) {
 		out = append(out, o.finding(check, n, "%s: field %q must be written %q", o.describe(), got, want))
 	}, func(n *yaml.Node, field string) {
@@ -406,4 +401,9 @@ func joinInts(ns []int32) string {
 		s = append(s, strconv.Itoa(int(n)))
 	}
 	return strings.Join(s, ", ")
+}
+
+// istioNames drops the proto package from message names in messages.
+func istioNames(msg string) string {
+	return strings.ReplaceAll(msg, "istio.networking.v1alpha3.", "")
 }
