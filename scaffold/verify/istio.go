@@ -207,6 +207,7 @@ func istioCrossChecks(ctx context.Context, check string, r *Repo, objs []istioOb
 		if msg := serviceHostProblem(dr.GetHost(), services); msg != "" {
 			out = append(out, io.o.finding(check, nodeAt(io.o, "spec.host"), "%s: %s", io.o.describe(), msg))
 		}
+		out = append(out, outlierFindings(check, io.o, dr)...)
 	}
 	for _, io := range objs {
 		vs, ok := io.spec.(*networkingapi.VirtualService)
@@ -406,4 +407,39 @@ func joinInts(ns []int32) string {
 // istioNames drops the proto package from message names in messages.
 func istioNames(msg string) string {
 	return strings.ReplaceAll(msg, "istio.networking.v1alpha3.", "")
+}
+
+// outlierFindings range-checks outlier detection as Istio's webhook does:
+// maxEjectionPercent and minHealthPercent are percentages (0-100), in the
+// DestinationRule's traffic policy, its port-level settings and each
+// subset's.
+func outlierFindings(check string, o *kobject, dr *networkingapi.DestinationRule) []Finding {
+	var out []Finding
+	policy := func(at string, tp *networkingapi.TrafficPolicy) {
+		if tp == nil {
+			return
+		}
+		od := func(at string, d *networkingapi.OutlierDetection) {
+			if d == nil {
+				return
+			}
+			for _, f := range []struct {
+				name string
+				v    int32
+			}{{"maxEjectionPercent", d.GetMaxEjectionPercent()}, {"minHealthPercent", d.GetMinHealthPercent()}} {
+				if f.v < 0 || f.v > 100 {
+					out = append(out, o.finding(check, nodeAt(o, at+".outlierDetection."+f.name), "%s: outlierDetection.%s %d is not a percentage (0-100): Istio refuses it", o.describe(), f.name, f.v))
+				}
+			}
+		}
+		od(at, tp.GetOutlierDetection())
+		for i, pl := range tp.GetPortLevelSettings() {
+			od(fmt.Sprintf("%s.portLevelSettings[%d]", at, i), pl.GetOutlierDetection())
+		}
+	}
+	policy("spec.trafficPolicy", dr.GetTrafficPolicy())
+	for i, ss := range dr.GetSubsets() {
+		policy(fmt.Sprintf("spec.subsets[%d].trafficPolicy", i), ss.GetTrafficPolicy())
+	}
+	return out
 }
