@@ -267,15 +267,6 @@ func ruleError(check string, s *ruleSource, err error) Finding {
 		n = s.origNode(line, col)
 	case line > 0:
 		n = &yaml.Node{Line: line, Column: col}
-	default:
-		// No position (a value's own decoding error): find the value.
-		if l, c := locateQuoted(s.src, msg); l > 0 {
-			if s.orig != nil {
-				n = s.origNode(l, c)
-			} else {
-				n = &yaml.Node{Line: l, Column: c}
-			}
-		}
 	}
 	// A PromQL error: point into the expression.
 	var perrs parser.ParseErrors

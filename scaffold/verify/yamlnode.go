@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -174,26 +173,4 @@ func findAll(n *yaml.Node, keys []string) []*yaml.Node {
 		}
 	}
 	return nil
-}
-
-var lastQuotedRE = regexp.MustCompile(`"([^"\n]{1,200})"[^"]*$`)
-
-// locateQuoted finds where the last "quoted" value of a message is written
-// in src (the value of a key, or a list item); 0 when it is not found.
-func locateQuoted(src []byte, msg string) (int, int) {
-	m := lastQuotedRE.FindStringSubmatch(msg)
-	if m == nil {
-		return 0, 0
-	}
-	for i, l := range strings.Split(string(src), "\n") {
-		for _, pre := range []string{": ", "- "} {
-			if c := strings.Index(l, pre+m[1]); c >= 0 {
-				rest := strings.TrimSpace(l[c+len(pre)+len(m[1]):])
-				if rest == "" || strings.HasPrefix(rest, "#") {
-					return i + 1, c + len(pre) + 1
-				}
-			}
-		}
-	}
-	return 0, 0
 }

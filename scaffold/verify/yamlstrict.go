@@ -11,8 +11,8 @@ import (
 // strictYAML walks a YAML node alongside the Go type it decodes into (by
 // the types' yaml tags) and reports, at the node, every key the type does
 // not have and every value of the wrong kind: all of them, where a strict
-// decoder stops or reports them as text. Types with their own
-// UnmarshalYAML are theirs to judge.
+// decoder stops or reports them as text. A type with its own UnmarshalYAML
+// judges its node itself: the node is decoded alone into it.
 func strictYAML(n *yaml.Node, t reflect.Type, report func(n *yaml.Node, msg string)) {
 	strictWalk(n, t, "", report, 0)
 }
@@ -30,9 +30,19 @@ func strictWalk(n *yaml.Node, t reflect.Type, at string, report func(*yaml.Node,
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if _, ok := reflect.PointerTo(t).MethodByName("UnmarshalYAML"); ok ||
-		t.Name() == "Node" && strings.HasSuffix(t.PkgPath(), "yaml/v3") || t.Kind() == reflect.Interface {
-		return // its own decoder, a raw node, or anything
+	if t.Name() == "Node" && strings.HasSuffix(t.PkgPath(), "yaml/v3") || t.Kind() == reflect.Interface {
+		return // a raw node, or anything
+	}
+	if _, ok := reflect.PointerTo(t).MethodByName("UnmarshalYAML"); ok {
+		// A type with its own decoder judges its node: decode it alone.
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			name := at
+			if name == "" {
+				name = "(top level)"
+			}
+			report(n, name+": "+strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		return
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return // null is the zero value of every type
