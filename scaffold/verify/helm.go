@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
 	"path"
 	"regexp"
 	"runtime/debug"
@@ -99,6 +100,18 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 	abs := r.Abs(dir)
 	ch, err := loader.Load(abs)
 	if err != nil {
+		// A YAML file of the chart that does not parse is the usual cause:
+		// say where.
+		for _, f := range []string{"Chart.yaml", "values.yaml"} {
+			if src, rerr := r.Read(rel(f)); rerr == nil {
+				var probe any
+				if yerr := yaml.Unmarshal(src, &probe); yerr != nil {
+					pe := syntaxError(src, yerr)
+					addAt(rel(f), pe.Line, pe.Col, "", "cannot load chart: YAML: %s", pe.Msg)
+					return ci
+				}
+			}
+		}
 		add(rel("Chart.yaml"), 1, "", "cannot load chart: %v", err)
 		return ci
 	}
@@ -144,7 +157,9 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 	for i, variant := range variants {
 		res := results[i]
 		if res.readErr != nil {
-			add(rel(variant), 1, "", "%v", res.readErr)
+			src, _ := r.Read(rel(variant))
+			pe := syntaxError(src, res.readErr)
+			addAt(rel(variant), pe.Line, pe.Col, "", "YAML: %s", pe.Msg)
 			continue
 		}
 		lintErr := false

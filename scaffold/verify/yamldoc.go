@@ -9,6 +9,7 @@ import (
 
 	goccy "github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -73,7 +74,11 @@ func syntaxError(data []byte, err error) posError {
 	_, perr := parser.ParseBytes(data, 0)
 	var se *goccy.SyntaxError
 	if errors.As(perr, &se) && se.Token != nil {
-		return posError{Line: max(se.Token.Position.Line, 1), Col: max(se.Token.Position.Column, 1), Msg: se.Message}
+		tk := se.Token
+		if open := unclosedFlow(tk); open != nil && strings.ContainsAny(se.Message, "]}") {
+			tk = open // the bracket left open says more than where it was noticed
+		}
+		return posError{Line: max(tk.Position.Line, 1), Col: max(tk.Position.Column, 1), Msg: se.Message}
 	}
 	return posError{Line: 1, Col: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 }
@@ -113,4 +118,22 @@ func nodeJSON(n *yaml.Node) ([]byte, error) {
 		return nil, fmt.Errorf("converting to JSON: %w", err)
 	}
 	return js, nil
+}
+
+// unclosedFlow returns the [ or { left open before tk, when tk is where
+// the parser found a flow collection unterminated, or nil.
+func unclosedFlow(tk *token.Token) *token.Token {
+	depth := 0
+	for t := tk.Prev; t != nil; t = t.Prev {
+		switch t.Type {
+		case token.SequenceEndType, token.MappingEndType:
+			depth++
+		case token.SequenceStartType, token.MappingStartType:
+			if depth == 0 {
+				return t
+			}
+			depth--
+		}
+	}
+	return nil
 }
