@@ -36,7 +36,7 @@ func TestGolangciSchemaFresh(t *testing.T) {
 	if pinned != golangciVersion {
 		t.Fatalf("tools/go.mod pins golangci-lint %s; the embedded schema is %s's: copy jsonschema/golangci.next.jsonschema.json of %s to schema/ and update golangciVersion", pinned, golangciVersion, pinned)
 	}
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	out, err := exec.CommandContext(t.Context(), "go", "env", "GOMODCACHE").Output()
 	if err != nil {
 		t.Skip("no go env")
 	}
@@ -65,7 +65,7 @@ func TestGolangciNamesFresh(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("golangci-lint %s is not built (%s)", golangciVersion, bin)
 	}
-	got, err := GolangciNamesFile(bin)
+	got, err := GolangciNamesFile(t.Context(), bin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -21,7 +22,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: gengolangci GOLANGCI-LINT")
 		os.Exit(2)
 	}
-	out, err := verify.GolangciNamesFile(os.Args[1])
+	out, err := verify.GolangciNamesFile(context.Background(), os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gengolangci:", err)
 		os.Exit(1)
