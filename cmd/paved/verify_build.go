@@ -23,7 +23,7 @@ const buildNotice = "paved: building paved-verify, the validators (Helm, Kuberne
 // The go command's own output is shown only when it fails; env is its
 // environment (nil: this process's).
 func runBuild(ctx context.Context, stderr io.Writer, env []string, first bool, notice string, quiet, interval time.Duration, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // the go command, building paved-verify
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
 	pw := &buildProgress{}
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -47,7 +47,7 @@ func runBuild(ctx context.Context, stderr io.Writer, env []string, first bool, n
 		select {
 		case err := <-done:
 			if err != nil {
-				stderr.Write(pw.output()) //nolint:errcheck // best effort, the error follows
+				_, _ = stderr.Write(pw.output()) // best effort: the error follows
 				return err
 			}
 			if announced {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	"go.yaml.in/yaml/v3"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -303,16 +302,6 @@ func workloadLabels(ws []refWorkload, selector map[string]string) string {
 // decodeObject is decodeNode for an object, from its JSON converted once.
 func decodeObject(o *kobject, into any) error {
 	js, err := o.json()
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(js, into)
-}
-
-// decodeNode decodes an object's node into a Kubernetes type through JSON,
-// as Kubernetes clients do (unknown fields ignored: other checks judge them).
-func decodeNode(n *yaml.Node, into any) error {
-	js, err := nodeJSON(n)
 	if err != nil {
 		return err
 	}

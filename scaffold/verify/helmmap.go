@@ -36,8 +36,8 @@ type mapAction struct {
 // offset off, or (text < 0) the actions after text node after and before
 // text node before.
 type byteOrigin struct {
-	text, off     int32
-	after, before int32
+	text, off     int
+	after, before int
 }
 
 const (
@@ -168,7 +168,7 @@ func pipePaths(p *parse.PipeNode, dot []string, vars map[string][]string) [][]st
 					got = append(slices.Clone(base), x.Ident[1:]...)
 				}
 			case *parse.DotNode:
-				if dot != nil && len(dot) > 0 {
+				if len(dot) > 0 {
 					got = slices.Clone(dot)
 				}
 			case *parse.PipeNode:
@@ -212,8 +212,8 @@ func valuesOnly(paths [][]string) [][]string {
 func (m *templateMap) strip(out []byte) []byte {
 	plain := make([]byte, 0, len(out))
 	m.origin = make([]byteOrigin, 0, len(out))
-	cur, last := int32(-1), int32(-1)
-	var off int32
+	cur, last := -1, -1
+	var off int
 	pending := 0 // index in origin of the first action byte since last
 	for i := 0; i < len(out); {
 		r, size := utf8.DecodeRune(out[i:])
@@ -225,9 +225,9 @@ func (m *templateMap) strip(out []byte) []byte {
 				return m.fail(out)
 			}
 			for k := pending; k < len(m.origin); k++ {
-				m.origin[k].before = int32(n)
+				m.origin[k].before = n
 			}
-			cur, off = int32(n), 0
+			cur, off = n, 0
 			i += j + utf8.RuneLen(markSep)
 			continue
 		case markEnd:
@@ -242,7 +242,7 @@ func (m *templateMap) strip(out []byte) []byte {
 				m.origin = append(m.origin, byteOrigin{text: cur, off: off})
 				off++
 			} else {
-				m.origin = append(m.origin, byteOrigin{text: -1, after: last, before: int32(len(m.texts))})
+				m.origin = append(m.origin, byteOrigin{text: -1, after: last, before: len(m.texts)})
 			}
 		}
 		i += size
@@ -277,7 +277,7 @@ func (m *templateMap) at(i int) (origin, bool) {
 	}
 	o := m.origin[i]
 	if o.text >= 0 {
-		line, col := lineCol(m.src, m.texts[o.text].pos+int(o.off))
+		line, col := lineCol(m.src, m.texts[o.text].pos+o.off)
 		return origin{line: line, col: col}, true
 	}
 	// The actions between text node after and the next text node in the
@@ -293,8 +293,8 @@ func (m *templateMap) at(i int) (origin, bool) {
 		}
 		return from, to
 	}
-	a1, b1 := gap(int(o.after) + 1)
-	a2, b2 := gap(int(o.before))
+	a1, b1 := gap(o.after + 1)
+	a2, b2 := gap(o.before)
 	var or origin
 	for _, a := range m.actions {
 		if (a.pos < a1 || a.pos > b1) && (a.pos < a2 || a.pos > b2) {

@@ -278,7 +278,7 @@ func istioCrossChecks(ctx context.Context, check string, r *Repo, objs []istioOb
 					out = append(out, o.finding(check, nodeAt(o, dpath+".host"), "%s: %s", o.describe(), msg))
 				}
 				if name, ok := serviceOfHost(d.GetHost()); ok && mesh && d.GetPort().GetNumber() != 0 {
-					if ps, known := ports[name]; known && !slices.Contains(ps, int32(d.GetPort().GetNumber())) {
+					if ps, known := ports[name]; known && !slices.Contains(ps, int64(d.GetPort().GetNumber())) {
 						out = append(out, o.finding(check, nodeAt(o, dpath+".port.number"), "%s: port %d of host %q: Service %s has no such port (ports: %s)", o.describe(), d.GetPort().GetNumber(), d.GetHost(), name, joinInts(ps)))
 					}
 				}
@@ -370,12 +370,12 @@ func chartServices(ctx context.Context, r *Repo) map[string]bool {
 
 // chartServicePorts returns the ports of each Service the charts render
 // with their default values.
-func chartServicePorts(ctx context.Context, r *Repo) map[string][]int32 {
+func chartServicePorts(ctx context.Context, r *Repo) map[string][]int64 {
 	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil
 	}
-	out := map[string][]int32{}
+	out := map[string][]int64{}
 	for _, c := range charts {
 		if len(c.Renders) == 0 || c.Renders[0].Variant != "" {
 			continue
@@ -389,17 +389,17 @@ func chartServicePorts(ctx context.Context, r *Repo) map[string][]int32 {
 				continue
 			}
 			for _, p := range svc.Spec.Ports {
-				out[o.Name] = append(out[o.Name], p.Port)
+				out[o.Name] = append(out[o.Name], int64(p.Port))
 			}
 		}
 	}
 	return out
 }
 
-func joinInts(ns []int32) string {
+func joinInts(ns []int64) string {
 	var s []string
 	for _, n := range ns {
-		s = append(s, strconv.Itoa(int(n)))
+		s = append(s, strconv.FormatInt(n, 10))
 	}
 	return strings.Join(s, ", ")
 }

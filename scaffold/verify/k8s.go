@@ -295,20 +295,6 @@ func builtinObject(apiVersion, kind string) runtime.Object {
 	return obj
 }
 
-func firstCol(src []byte, line int) int {
-	lines := strings.Split(string(src), "\n")
-	if line < 1 || line > len(lines) {
-		return 1
-	}
-	l := lines[line-1]
-	for i := 0; i < len(l); i++ {
-		if l[i] != ' ' && l[i] != '\t' && l[i] != '-' {
-			return i + 1
-		}
-	}
-	return 1
-}
-
 // manifestCandidates lists the YAML files that may hold Kubernetes
 // manifests: every .yaml/.yml file outside charts and .github, other than
 // configurations that other checks own.

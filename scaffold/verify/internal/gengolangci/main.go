@@ -27,5 +27,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gengolangci:", err)
 		os.Exit(1)
 	}
-	os.Stdout.Write(out) //nolint:errcheck // a failed write shows as a stale file
+	if _, err := os.Stdout.Write(out); err != nil {
+		fmt.Fprintln(os.Stderr, "gengolangci:", err)
+		os.Exit(1)
+	}
 }
