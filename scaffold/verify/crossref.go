@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -191,7 +192,17 @@ func (rs *refSet) serviceFindings(check string) []Finding {
 			}
 		}
 		if !matched {
-			out = append(out, s.o.finding(check, nodeAt(s.o, "spec.selector"), "%s: selector %s matches the pods of no workload (%s)", s.o.describe(), sel, workloadLabels(rs.workloads, s.svc.Spec.Selector)))
+			// At the first selector label no workload's pods carry.
+			at := nodeAt(s.o, "spec.selector")
+			for _, k := range sortedKeys(s.svc.Spec.Selector) {
+				if !slices.ContainsFunc(rs.workloads, func(w refWorkload) bool { return w.labels[k] == s.svc.Spec.Selector[k] }) {
+					if v := lookupValue(s.o.Doc.Root, "spec", "selector", k); v != nil {
+						at = v
+					}
+					break
+				}
+			}
+			out = append(out, s.o.finding(check, at, "%s: selector %s matches the pods of no workload (%s)", s.o.describe(), sel, workloadLabels(rs.workloads, s.svc.Spec.Selector)))
 		}
 	}
 	return out
