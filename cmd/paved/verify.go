@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/semver"
@@ -95,11 +96,9 @@ func findVerifier(ctx context.Context, stderr io.Writer) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("paved-verify not found and no go command to build it; %s", hint)
 	}
-	fmt.Fprintf(stderr, "paved: building %s@%s once into %s (a few minutes the first time)\n", verifierPkg, v, dir)
-	install := exec.CommandContext(ctx, goBin, "install", verifierPkg+"@"+v)
-	install.Env = append(os.Environ(), "GOBIN="+dir)
-	install.Stdout, install.Stderr = stderr, stderr
-	if err := install.Run(); err != nil {
+	notice := fmt.Sprintf("%s (%s@%s, once, into %s)", buildNotice, verifierPkg, v, dir)
+	env := append(os.Environ(), "GOBIN="+dir)
+	if err := runBuild(ctx, stderr, env, true, notice, 0, 15*time.Second, goBin, "install", "-v", verifierPkg+"@"+v); err != nil {
 		return "", fmt.Errorf("building paved-verify: %w; %s", err, hint)
 	}
 	return p, nil
@@ -128,10 +127,13 @@ func buildFromCheckout(ctx context.Context, name string, stderr io.Writer) (stri
 	}
 	sum := sha256.Sum256([]byte(root))
 	out := filepath.Join(cache, "paved", "verify", "devel-"+hex.EncodeToString(sum[:6]), name)
-	build := exec.CommandContext(ctx, goBin, "build", "-o", out, "./cmd/paved-verify")
-	build.Dir = root
-	if b, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(stderr, "paved: building paved-verify from %s: %v\n%s", root, err, b)
+	// go build is a no-op when the binary is up to date; it says nothing
+	// then. A first build says so at once; a rebuild after the checkout
+	// changed says so when it takes more than two seconds.
+	_, statErr := os.Stat(out)
+	notice := fmt.Sprintf("%s (from the checkout %s)", buildNotice, root)
+	if err := runBuild(ctx, stderr, nil, statErr != nil, notice, 2*time.Second, 15*time.Second, goBin, "-C", root, "build", "-v", "-o", out, "./cmd/paved-verify"); err != nil {
+		fmt.Fprintf(stderr, "paved: building paved-verify from %s: %v\n", root, err)
 		return "", false
 	}
 	return out, true

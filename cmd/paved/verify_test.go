@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVerifyRunsVerifier checks that `paved verify` hands its arguments to
@@ -53,3 +54,57 @@ func TestVerifyWithoutVerifier(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+// TestRunBuildProgress: a first build says what it builds at once and how
+// it went; an up-to-date build says nothing; a slow rebuild says so; a
+// failed build shows the go command's output.
+func TestRunBuildProgress(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses a shell script as the go command")
+	}
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fast := script("fast", "exit 0\n")
+	slow := script("slow", "echo a/b >&2\necho c/d >&2\nsleep 1\necho e/f >&2\n")
+	fail := script("fail", "echo 'x.go:1: undefined: y' >&2\nexit 1\n")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		bin     string
+		first   bool
+		quiet   time.Duration
+		wantErr bool
+		want    []string // in stderr, in order
+		none    bool     // stderr empty
+	}{
+		{"first", slow, true, time.Hour, false, []string{buildNotice, "built paved-verify (3 packages"}, false},
+		{"up to date", fast, false, 5 * time.Second, false, nil, true},
+		{"slow rebuild", slow, false, 10 * time.Millisecond, false, []string{buildNotice, "packages compiled", "built paved-verify"}, false},
+		{"failure", fail, true, time.Hour, true, []string{buildNotice, "undefined: y"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errb bytes.Buffer
+			err := runBuild(ctx, &errb, nil, tc.first, buildNotice, tc.quiet, time.Hour, tc.bin)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v", err)
+			}
+			s := errb.String()
+			if tc.none && s != "" {
+				t.Fatalf("stderr %q, want nothing", s)
+			}
+			for _, w := range tc.want {
+				i := strings.Index(s, w)
+				if i < 0 {
+					t.Fatalf("stderr %q lacks %q", errb.String(), w)
+				}
+				s = s[i+len(w):]
+			}
+		})
+	}
+}

@@ -52,7 +52,7 @@ import (
 )
 
 // kubeChecks are the verify checks that judge what a server would judge.
-var kubeChecks = []string{"helm", "kubernetes", "istio", "chaos", "prometheus", "consistency"}
+var kubeChecks = []string{"helm", "kubernetes", "istio", "chaos", "prometheus", "references", "consistency"}
 
 func TestAPIServer(t *testing.T) {
 	total := time.Now()

@@ -25,8 +25,6 @@ import (
 // checks that every pod selector selects pods of the repository's charts.
 type chaos struct{}
 
-func init() { register(chaos{}) }
-
 func (chaos) Name() string { return "chaos" }
 
 var chaosScheme = sync.OnceValue(func() *runtime.Scheme {
@@ -41,7 +39,7 @@ var chaosScheme = sync.OnceValue(func() *runtime.Scheme {
 })
 
 func (c chaos) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	all, err := r.allObjects()
+	all, err := r.allObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +52,7 @@ func (c chaos) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	if len(objs) == 0 {
 		return nil, ErrNoInput
 	}
-	pods := chartPodLabels(r)
+	pods := chartPodLabels(ctx, r)
 	var out []Finding
 	for _, o := range objs {
 		gv, _ := schema.ParseGroupVersion(o.APIVersion)
@@ -188,8 +186,8 @@ type podLabels struct {
 
 // chartPodLabels returns the pod template labels of every workload the
 // charts render with their default values.
-func chartPodLabels(r *Repo) []podLabels {
-	charts, err := r.charts()
+func chartPodLabels(ctx context.Context, r *Repo) []podLabels {
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil
 	}

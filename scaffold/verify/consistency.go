@@ -7,6 +7,7 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -15,7 +16,6 @@ import (
 	"github.com/rhysd/actionlint"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/modfile"
-	"golang.org/x/mod/semver"
 )
 
 // consistency checks what several files must agree on: the Go version of
@@ -25,8 +25,6 @@ import (
 // version, the image repository; configurable with verify.invariant-values
 // in .paved-answers.yaml).
 type consistency struct{}
-
-func init() { register(consistency{}) }
 
 func (consistency) Name() string { return "consistency" }
 
@@ -41,7 +39,7 @@ func (c consistency) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		}
 		out = append(out, fs...)
 	}
-	charts, err := r.charts()
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -73,24 +71,19 @@ func goVersionAgreement(r *Repo) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	mf, err := modfile.ParseLax("go.mod", src, nil)
+	mf, err := parseGoMod("go.mod", src)
 	if err != nil {
 		return []Finding{{Path: "go.mod", Line: 1, Col: 1, Message: err.Error()}}, nil //nolint:nilerr // a go.mod that does not parse is a finding
 	}
 	if mf.Go == nil {
 		return nil, nil
 	}
-	minimum := mf.Go.Version // "1.26.0"
-	want := fmt.Sprintf("go.mod's go %s", minimum)
-	if mf.Toolchain != nil {
-		if v := strings.TrimPrefix(mf.Toolchain.Name, "go"); semver.Compare("v"+v, "v"+minimum) > 0 {
-			minimum = v
-			want = fmt.Sprintf("go.mod's toolchain go%s", v)
-		}
-	}
+	// The one Go version: the toolchain line when there is one (it is what
+	// go and setup-go's go-version-file use), else the go line.
+	minimum, want, exact := goModVersion(mf)
 	var out []Finding
 	check := func(file string, line, col int, got, where string) {
-		if msg := goVersionProblem(got, minimum); msg != "" {
+		if msg := goVersionProblem(got, minimum, exact); msg != "" {
 			out = append(out, Finding{Path: file, Line: line, Col: col, Message: fmt.Sprintf("%s %s %s (%s)", where, got, msg, want)})
 		}
 	}
@@ -151,6 +144,18 @@ func goVersionAgreement(r *Repo) ([]Finding, error) {
 					if !r.Exists(name) {
 						out = append(out, Finding{Path: f, Line: in.Value.Pos.Line, Col: in.Value.Pos.Col,
 							Message: fmt.Sprintf("setup-go go-version-file %s does not exist", in.Value.Value)})
+						continue
+					}
+					if path.Base(name) != "go.mod" || name == "go.mod" {
+						continue
+					}
+					// Another module's go.mod (tools/go.mod): its version must be the same.
+					if b, err := r.Read(name); err == nil {
+						if omf, err := parseGoMod(name, b); err == nil && omf.Go != nil {
+							if v, _, _ := goModVersion(omf); goVersionProblem(v, minimum, exact) != "" {
+								check(f, in.Value.Pos.Line, in.Value.Pos.Col, v, "setup-go go-version-file "+name+" names Go")
+							}
+						}
 					}
 				}
 			}
@@ -184,26 +189,55 @@ func goVersionFromTag(tag string) string {
 	return tag
 }
 
-// goVersionProblem says how a Go version (1.26, 1.26.8, 1.26.x, stable)
-// disagrees with the minimum of go.mod, or "".
-func goVersionProblem(got, minimum string) string {
+// parseGoMod parses a main module's go.mod (ParseLax would drop its
+// toolchain line), and failing that leniently, as a dependency's.
+func parseGoMod(name string, src []byte) (*modfile.File, error) {
+	if mf, err := modfile.Parse(name, src, nil); err == nil {
+		return mf, nil
+	}
+	return modfile.ParseLax(name, src, nil)
+}
+
+// goModVersion is a go.mod's Go version, how to name it in messages, and
+// whether it is exact: the toolchain line's when there is one (the Go that
+// go and setup-go's go-version-file then use), else the go line's, which
+// is a minimum.
+func goModVersion(mf *modfile.File) (string, string, bool) {
+	if mf.Toolchain != nil && strings.HasPrefix(mf.Toolchain.Name, "go") {
+		v := strings.TrimPrefix(mf.Toolchain.Name, "go")
+		return v, "go.mod's toolchain go" + v, true
+	}
+	return mf.Go.Version, "go.mod's go " + mf.Go.Version, false
+}
+
+// goVersionProblem says how a Go version (an image tag's 1.27 or 1.27.3,
+// setup-go's 1.27.x, stable) disagrees with go.mod's, or "". A version
+// without a patch (1.27, 1.27.x) is compared on its release line only;
+// with one, it must be the same release as an exact want (a toolchain
+// line), and not older than a minimum (a go line).
+func goVersionProblem(got, want string, exact bool) string {
 	m := goTagRE.FindStringSubmatch(got)
 	if m == nil || m[0] != strings.TrimPrefix(got, "go") && m[0] != got {
 		return "does not name a Go release: use go-version-file: go.mod or an exact version"
 	}
-	lang := m[1] + "." + m[2]
-	minParts := goTagRE.FindStringSubmatch(minimum)
-	if minParts == nil {
+	w := goTagRE.FindStringSubmatch(want)
+	if w == nil {
 		return ""
 	}
-	minLang := minParts[1] + "." + minParts[2]
-	if lang != minLang {
-		return "is another Go release line than " + minLang
+	lang, wantLang := m[1]+"."+m[2], w[1]+"."+w[2]
+	if lang != wantLang {
+		return "is another Go release line than " + wantLang
 	}
-	if m[3] != "" && m[3] != "x" && minParts[3] != "" {
-		if semver.Compare("v"+lang+"."+m[3], "v"+minimum) < 0 {
-			return "is older than " + minimum
-		}
+	if m[3] == "" || m[3] == "x" || w[3] == "" || w[3] == "x" {
+		return ""
+	}
+	gp, _ := strconv.Atoi(m[3])
+	wp, _ := strconv.Atoi(w[3])
+	switch {
+	case exact && gp != wp:
+		return "is not " + wantLang + "." + w[3]
+	case !exact && gp < wp:
+		return "is older than " + wantLang + "." + w[3]
 	}
 	return ""
 }

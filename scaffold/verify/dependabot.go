@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,8 +20,6 @@ import (
 // gomod, vendor only for bundler and gomod, ...), and that every directory
 // exists.
 type dependabot struct{}
-
-func init() { register(dependabot{}) }
 
 func (dependabot) Name() string { return "dependabot" }
 
@@ -200,20 +199,16 @@ func (c dependabot) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 // checkDependabot decodes a dependabot.yml strictly and applies the
 // semantic rules. dirs may be nil (directories are then not checked).
 func checkDependabot(src []byte, dirs interface{ IsDir(string) bool }) []posError {
+	root, errs := parseYAML(src)
+	if len(errs) > 0 || root == nil {
+		return errs
+	}
 	var out []posError
+	strictYAML(root, reflect.TypeFor[dependabotConfig](), func(n *yaml.Node, msg string) {
+		out = append(out, posError{Line: n.Line, Col: n.Column, Msg: msg})
+	})
 	var cfg dependabotConfig
-	for _, e := range decodeKnown(src, &cfg) {
-		if e.Line > 0 {
-			e.Col = colOf(src, e.Line, fieldInMsg(e.Msg))
-		}
-		e.Msg = strings.ReplaceAll(e.Msg, "verify.dependabot", "")
-		out = append(out, withKey(src, e))
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 {
-		return out
-	}
-	root := doc.Content[0]
+	_ = root.Decode(&cfg) // what does not decode is reported above
 	at := func(path ...any) (int, int) {
 		var pe []pathElem
 		for _, p := range path {

@@ -26,8 +26,6 @@ import (
 // binary asks for a dynamic loader the image does not have).
 type dockerfile struct{}
 
-func init() { register(dockerfile{}) }
-
 func (dockerfile) Name() string { return "dockerfile" }
 
 func (c dockerfile) Run(ctx context.Context, r *Repo) ([]Finding, error) {

@@ -1,9 +1,10 @@
 package verify
 
 import (
-	"encoding/json"
+	networkingapi "istio.io/api/networking/v1alpha3"
 	"strings"
 	"testing"
+	"text/template"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -107,7 +108,7 @@ func FuzzSplitYAML(f *testing.F) {
 		lines := strings.Count(string(src), "\n") + 1
 		docs, errs := splitYAML(src)
 		for _, d := range docs {
-			if d.Root == nil || d.StartLine < 1 || d.StartLine > lines {
+			if d.Root == nil || d.Root.Line < 1 || d.Root.Line > lines {
 				t.Fatalf("bad doc %+v", d)
 			}
 		}
@@ -119,25 +120,22 @@ func FuzzSplitYAML(f *testing.F) {
 	})
 }
 
-func FuzzYAMLToJSON(f *testing.F) {
-	f.Add([]byte("spec:\n  http:\n    - route:\n        - destination: {host: a}\n          weight: 100\n"))
+// FuzzProtoProblems: any YAML under a VirtualService spec is judged
+// without a panic, each problem at a node of the document.
+func FuzzProtoProblems(f *testing.F) {
+	f.Add([]byte("hosts: [a]\nhttp:\n  - route:\n      - destination: {host: a}\n        weight: hundred\n    timeout: 5x\n    bogus: 1\n"))
 	f.Add([]byte("a: !!binary aGk=\nb: 1e3\nc: ~\nd: [true, 'x', 0x10]\n"))
-	f.Add([]byte("a: &x {b: 1}\nc: *x\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		var n yaml.Node
-		if yaml.Unmarshal(src, &n) != nil || len(n.Content) == 0 {
+		root, errs := parseYAML(src)
+		if len(errs) > 0 || root == nil {
 			return
 		}
-		js, lines, err := yamlToJSON(n.Content[0])
-		if err != nil {
-			return
-		}
-		if !json.Valid(js) {
-			t.Fatalf("invalid JSON %q from %q", js, src)
-		}
-		if got := strings.Count(string(js), "\n") + 1; len(lines) > got {
-			t.Fatalf("%d mapped lines for %d JSON lines", len(lines), got)
-		}
+		md := (&networkingapi.VirtualService{}).ProtoReflect().Descriptor()
+		protoProblems(md, root, func(n *yaml.Node, msg string) {
+			if n == nil || n.Line < 1 || msg == "" {
+				t.Fatalf("problem %q at %v", msg, n)
+			}
+		})
 	})
 }
 
@@ -162,28 +160,53 @@ func FuzzGoVersion(f *testing.F) {
 		f.Add(s, "1.26.0")
 	}
 	f.Fuzz(func(t *testing.T, got, minimum string) {
-		_ = goVersionProblem(goVersionFromTag(got), minimum)
+		_ = goVersionProblem(goVersionFromTag(got), minimum, len(got)%2 == 0)
 	})
 }
 
-func FuzzYAMLErrorLine(f *testing.F) {
-	f.Add("yaml: line 5: did not find expected key")
-	f.Add("line 10: field intervall not found in type verify.dependabotSchedule")
-	f.Add("line 0: x")
-	f.Fuzz(func(t *testing.T, s string) {
-		pe := parseYAMLErrorLine(s)
-		if pe.Line < 0 {
-			t.Fatalf("negative line from %q", s)
+// FuzzInstrumentTemplate: a template with markers around its text nodes
+// renders, markers removed, to exactly what the template renders, and every
+// byte of it has an origin.
+func FuzzInstrumentTemplate(f *testing.F) {
+	f.Add("a:\n  b: {{ .Values.b }}\n  c: 1\n")
+	f.Add("{{- if .Values.on }}\nx:\n  {{- range $i, $v := .Values.l }}\n  - {{ $v }}  {{- end }}\n{{- end }}\n")
+	f.Add("{{- with .Values.m -}}\n  k: {{ .k }}\n{{ end -}}\n{{/* c */}} t\n{{ define \"d\" }}in{{ end }}{{ template \"d\" }}")
+	data := map[string]any{"Values": map[string]any{"b": 2, "on": true, "l": []any{"p", "q"}, "m": map[string]any{"k": "v"}}}
+	f.Fuzz(func(t *testing.T, src string) {
+		instr, m := instrumentTemplate("t.yaml", []byte(src))
+		if m == nil {
+			return
 		}
-	})
-}
-
-func FuzzTemplateLine(f *testing.F) {
-	f.Add("a:\n  b: {{ .Values.b }}\n  c: 1\n", "a:\n  b: 2\n  c: 1\n", 3)
-	f.Fuzz(func(t *testing.T, tmpl, rendered string, l int) {
-		got := templateLine([]byte(tmpl), []byte(rendered), l)
-		if got < 0 || got > strings.Count(tmpl, "\n")+1 {
-			t.Fatalf("templateLine = %d", got)
+		render := func(s string) (string, bool) {
+			tp, err := template.New("t.yaml").Parse(s)
+			if err != nil {
+				return "", false
+			}
+			var b strings.Builder
+			if tp.Execute(&b, data) != nil {
+				return "", false
+			}
+			return b.String(), true
+		}
+		want, ok1 := render(src)
+		got, ok2 := render(string(instr))
+		if ok1 != ok2 {
+			t.Fatalf("original renders: %v, instrumented: %v", ok1, ok2)
+		}
+		if !ok1 {
+			return
+		}
+		plain := m.strip([]byte(got))
+		if string(plain) != want {
+			t.Fatalf("instrumented rendering %q, want %q", plain, want)
+		}
+		if len(m.origin) != len(plain) {
+			t.Fatalf("%d origins for %d bytes", len(m.origin), len(plain))
+		}
+		for i := range plain {
+			if _, ok := m.at(i); !ok && m.origin[i].text >= 0 {
+				t.Fatalf("byte %d of text has no origin", i)
+			}
 		}
 	})
 }

@@ -33,8 +33,6 @@ const golangciSchemaURL = "https://json.schemastore.org/golangci-lint.json"
 // schema, as `golangci-lint config verify` does.
 type golangci struct{}
 
-func init() { register(golangci{}) }
-
 func (golangci) Name() string { return "golangci" }
 
 var golangciCompiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
@@ -52,22 +50,49 @@ var golangciCompiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
 
 func (c golangci) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	files := r.Glob(".golangci.yml", ".golangci.yaml", ".golangci.json", ".golangci.toml")
-	if len(files) == 0 {
-		return nil, ErrNoInput
-	}
+	workflows := r.Glob(".github/workflows/*.yml", ".github/workflows/*.yaml")
 	sch, err := golangciCompiled()
 	if err != nil {
 		return nil, fmt.Errorf("golangci-lint schema: %w", err)
 	}
 	var out []Finding
+	add := func(f string, errs []posError) {
+		for _, e := range errs {
+			out = append(out, Finding{Path: f, Line: max(e.Line, 1), Col: max(e.Col, 1), Check: c.Name(), Message: e.Msg})
+		}
+	}
+	configV2, ran := false, len(files) > 0
 	for _, f := range files {
 		src, err := r.Read(f)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range validateGolangci(sch, f, src) {
-			out = append(out, Finding{Path: f, Line: e.Line, Col: e.Col, Check: c.Name(), Message: e.Msg})
+		add(f, validateGolangci(sch, f, src))
+		if path.Ext(f) == ".toml" {
+			continue
 		}
+		if root, errs := parseYAML(src); len(errs) == 0 && root != nil {
+			if v := mapValue(root, "version"); v != nil && v.Value == "2" {
+				configV2 = true
+				add(f, golangciNameProblems(root))
+			}
+		}
+	}
+	for _, f := range workflows {
+		src, err := r.Read(f)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Contains(src, []byte("golangci/golangci-lint-action@")) {
+			continue
+		}
+		ran = true
+		if root, errs := parseYAML(src); len(errs) == 0 {
+			add(f, golangciActionProblems(root, configV2))
+		}
+	}
+	if !ran {
+		return nil, ErrNoInput
 	}
 	return out, nil
 }
@@ -81,16 +106,15 @@ func validateGolangci(sch *jsonschema.Schema, name string, src []byte) []posErro
 		}
 		inst = normalizeJSONTypes(inst)
 	} else {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(src, &doc); err != nil {
-			return yamlSyntaxError(src, err)
+		var errs []posError
+		if root, errs = parseYAML(src); len(errs) > 0 {
+			return errs
 		}
-		if len(doc.Content) == 0 {
+		if root == nil {
 			return []posError{{Line: 1, Col: 1, Msg: "empty configuration"}}
 		}
-		root = doc.Content[0]
 		if err := root.Decode(&inst); err != nil {
-			return yamlError(err)
+			return []posError{{Line: root.Line, Col: root.Column, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
 		}
 		inst = normalizeJSONTypes(inst)
 	}

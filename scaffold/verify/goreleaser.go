@@ -21,8 +21,6 @@ import (
 // maintainer.
 type goreleaser struct{}
 
-func init() { register(goreleaser{}) }
-
 func (goreleaser) Name() string { return "goreleaser" }
 
 func (c goreleaser) Run(ctx context.Context, r *Repo) ([]Finding, error) {
@@ -44,14 +42,13 @@ func (c goreleaser) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 }
 
 func checkGoreleaser(src []byte) []posError {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return yamlSyntaxError(src, err)
+	root, errs := parseYAML(src)
+	if len(errs) > 0 {
+		return errs
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		return []posError{{Line: 1, Col: 1, Msg: "empty configuration"}}
 	}
-	root := doc.Content[0]
 	// LoadReader only warns (on stderr) about another version and then
 	// fails; say it here instead.
 	var versioned struct {
@@ -65,17 +62,18 @@ func checkGoreleaser(src []byte) []posError {
 		}
 		return []posError{{Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("version: %d: only version: 2 configurations are supported", versioned.Version)}}
 	}
+	// Every unknown key and mistyped value, each at its node; then
+	// GoReleaser's own loader, for what only it knows.
+	var strict []posError
+	strictYAML(root, reflect.TypeFor[config.Project](), func(n *yaml.Node, msg string) {
+		strict = append(strict, posError{Line: n.Line, Col: n.Column, Msg: msg})
+	})
 	proj, err := config.LoadReader(bytes.NewReader(src))
+	if len(strict) > 0 {
+		return strict
+	}
 	if err != nil {
-		var out []posError
-		for _, e := range yamlError(err) {
-			if e.Line > 0 {
-				e.Col = colOf(src, e.Line, fieldInMsg(e.Msg))
-			}
-			e.Msg = strings.ReplaceAll(e.Msg, "config.", "")
-			out = append(out, withKey(src, e))
-		}
-		return out
+		return []posError{{Line: root.Line, Col: root.Column, Msg: strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "config.", "")}}
 	}
 	var out []posError
 	deprecatedFields(reflect.TypeOf(proj), root, "", func(n *yaml.Node, p, note string) {

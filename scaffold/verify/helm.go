@@ -3,6 +3,8 @@ package verify
 import (
 	"context"
 	"fmt"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
 	"path"
 	"regexp"
 	"runtime/debug"
@@ -10,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
@@ -29,8 +30,6 @@ import (
 // where the rendered line can be traced back.
 type helm struct{}
 
-func init() { register(helm{}) }
-
 func (helm) Name() string { return "helm" }
 
 // chartInfo is one chart: its lint findings and its renderings.
@@ -39,6 +38,7 @@ type chartInfo struct {
 	Name     string
 	Findings []Finding // lint, load and render problems (Check unset)
 	Renders  []*chartRender
+	schema   func() (*jsonschema.Schema, error) // values.schema.json, compiled once
 }
 
 // chartRender is one rendering of a chart: with the default values
@@ -47,28 +47,34 @@ type chartRender struct {
 	Chart   *chartInfo
 	Variant string
 	Objects []*kobject
+	values  *valuesFiles // where the values of this rendering are set
 }
 
 // Release used for rendering: named after the chart, as the generated
 // deploy workflow installs it.
 const renderNamespace = "default"
 
-func (r *Repo) charts() ([]*chartInfo, error) {
-	v, err := r.once("charts", func() (any, error) {
+// charts loads, lints and renders every chart of the repository, once.
+func (r *Repo) charts(ctx context.Context) ([]*chartInfo, error) {
+	return r.chartSet.get(ctx, func(ctx context.Context) ([]*chartInfo, error) {
 		var out []*chartInfo
-		for _, f := range r.Glob("**/Chart.yaml") {
-			dir := path.Dir(f)
-			if isSubchart(dir) {
-				continue
-			}
-			out = append(out, r.loadChart(dir))
+		for _, dir := range r.chartDirs() {
+			out = append(out, r.loadChart(ctx, dir))
 		}
 		return out, nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// findChartDirs lists the directories of the repository's charts (each
+// Chart.yaml not inside another chart).
+func (r *Repo) findChartDirs() []string {
+	var out []string
+	for _, f := range r.Glob("**/Chart.yaml") {
+		if dir := path.Dir(f); !isSubchart(dir) {
+			out = append(out, dir)
+		}
 	}
-	return v.([]*chartInfo), nil
+	return out
 }
 
 // isSubchart reports whether a chart directory lies inside another chart
@@ -82,15 +88,11 @@ func isSubchart(dir string) bool {
 	return false
 }
 
-func (r *Repo) loadChart(dir string) *chartInfo {
+func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 	ci := &chartInfo{Dir: dir, Name: path.Base(dir)}
 	rel := func(p string) string { return path.Join(dir, p) }
 	addAt := func(file string, line, col int, variant, format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		if variant != "" {
-			msg += " (with " + variant + ")"
-		}
-		ci.Findings = append(ci.Findings, Finding{Path: file, Line: max(line, 1), Col: max(col, 1), Message: msg})
+		ci.Findings = append(ci.Findings, Finding{Path: file, Line: max(line, 1), Col: max(col, 1), Message: fmt.Sprintf(format, args...), Variant: variant})
 	}
 	add := func(file string, line int, variant, format string, args ...any) {
 		addAt(file, line, 1, variant, format, args...)
@@ -98,10 +100,24 @@ func (r *Repo) loadChart(dir string) *chartInfo {
 	abs := r.Abs(dir)
 	ch, err := loader.Load(abs)
 	if err != nil {
+		// A YAML file of the chart that does not parse is the usual cause:
+		// say where.
+		for _, f := range []string{"Chart.yaml", "values.yaml"} {
+			if src, rerr := r.Read(rel(f)); rerr == nil {
+				var probe any
+				if yerr := yaml.Unmarshal(src, &probe); yerr != nil {
+					pe := syntaxError(src, yerr)
+					addAt(rel(f), pe.Line, pe.Col, "", "cannot load chart: YAML: %s", pe.Msg)
+					return ci
+				}
+			}
+		}
 		add(rel("Chart.yaml"), 1, "", "cannot load chart: %v", err)
 		return ci
 	}
 	ci.Name = ch.Name()
+	schemaJSON := ch.Schema
+	ci.schema = sync.OnceValues(func() (*jsonschema.Schema, error) { return compileValuesSchema(schemaJSON) })
 
 	variants := []string{""}
 	for _, f := range r.Glob(dir+"/values-*.yaml", dir+"/values-*.yml") {
@@ -113,6 +129,7 @@ func (r *Repo) loadChart(dir string) *chartInfo {
 		readErr error
 		lint    support.Linter
 		render  *chartRender
+		schema  []Finding
 		err     error
 	}
 	results := make([]result, len(variants))
@@ -133,45 +150,39 @@ func (r *Repo) loadChart(dir string) *chartInfo {
 			}
 			// helm lint --strict [-f values-X.yaml]
 			res.lint = lint.RunAll(abs, vals, renderNamespace, lint.WithKubeVersion(kubeVersion()))
-			res.render, res.err = renderChart(r, ci, dir, variant, vals)
+			res.render, res.schema, res.err = renderChart(ctx, r, ci, dir, variant, vals)
 		})
 	}
 	wg.Wait()
-	defaultMsgs := map[string]bool{}
 	for i, variant := range variants {
 		res := results[i]
 		if res.readErr != nil {
-			add(rel(variant), 1, "", "%v", res.readErr)
+			src, _ := r.Read(rel(variant))
+			pe := syntaxError(src, res.readErr)
+			addAt(rel(variant), pe.Line, pe.Col, "", "YAML: %s", pe.Msg)
 			continue
 		}
+		lintErr := false
 		for _, m := range res.lint.Messages {
-			if m.Severity < support.WarningSev {
-				continue
+			if m.Severity < support.WarningSev || isSchemaMessage(m) {
+				continue // schema failures are placed by schemaFindings
 			}
-			for _, e := range r.lintFindings(dir, variant, m) {
-				key := fmt.Sprintf("%s:%d:%s", e.Path, e.Line, e.Message)
-				if variant == "" {
-					defaultMsgs[key] = true
-				} else if defaultMsgs[key] {
-					continue
-				}
-				if defaultMsgs[key+"\x00"+variant] {
-					continue // the same schema error from two lint rules
-				}
-				defaultMsgs[key+"\x00"+variant] = true
-				sev := severityName(m.Severity)
-				if e.Path == rel(variant) {
-					addAt(e.Path, e.Line, e.Col, "", "%s: %s", sev, e.Message)
-				} else {
-					addAt(e.Path, e.Line, e.Col, variant, "%s: %s", sev, e.Message)
-				}
+			lintErr = lintErr || m.Severity >= support.ErrorSev
+			file, line := lintPosition(dir, m)
+			msg := strings.TrimPrefix(m.Err.Error(), "error: ")
+			if m.Severity == support.WarningSev {
+				msg = "warning: " + msg
 			}
+			addAt(file, line, 1, variant, "%s", msg)
+		}
+		for _, f := range res.schema {
+			addAt(f.Path, f.Line, f.Col, variant, "%s", f.Message)
 		}
 
 		rd, err := res.render, res.err
 		if err != nil {
 			// Template errors are what lint reports as well; keep one.
-			if !hasError(res.lint.Messages) {
+			if !lintErr {
 				add(rel("Chart.yaml"), 1, variant, "render: %v", err)
 			}
 			continue
@@ -181,67 +192,14 @@ func (r *Repo) loadChart(dir string) *chartInfo {
 	return ci
 }
 
-func hasError(ms []support.Message) bool {
-	for _, m := range ms {
-		if m.Severity >= support.ErrorSev {
-			return true
-		}
-	}
-	return false
+// isSchemaMessage reports whether a lint message is Helm's values schema
+// failure ("- at '/path': ..." lines), which verify reports itself, one
+// finding per failing value.
+func isSchemaMessage(m support.Message) bool {
+	return schemaErrRE.MatchString(m.Err.Error())
 }
 
-var schemaErrRE = regexp.MustCompile(`(?m)^\s*- at '(/[^']*)': (.*)$`)
-
-// lintFindings places one lint message. A values schema error lists each
-// failing value by JSON pointer: each becomes a finding at that value in
-// the values file that sets it (the values-*.yaml being linted, else
-// values.yaml).
-func (r *Repo) lintFindings(dir, variant string, m support.Message) []Finding {
-	var out []Finding
-	for _, sm := range schemaErrRE.FindAllStringSubmatch(m.Err.Error(), -1) {
-		var ptr []string
-		for _, t := range strings.Split(strings.TrimPrefix(sm[1], "/"), "/") {
-			if t != "" {
-				ptr = append(ptr, strings.NewReplacer("~1", "/", "~0", "~").Replace(t))
-			}
-		}
-		f := Finding{Path: path.Join(dir, "values.yaml"), Line: 1, Col: 1, Message: "values: " + sm[1] + ": " + sm[2]}
-		files := []string{"values.yaml"}
-		if variant != "" {
-			files = []string{variant, "values.yaml"}
-		}
-		for _, vf := range files {
-			src, err := r.Read(path.Join(dir, vf))
-			if err != nil {
-				continue
-			}
-			var doc yaml.Node
-			if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
-				continue
-			}
-			if n := nodeAtPointer(doc.Content[0], ptr); n != nil && (len(ptr) == 0 || n != doc.Content[0]) {
-				f.Path, f.Line, f.Col = path.Join(dir, vf), n.Line, n.Column
-				break
-			}
-		}
-		out = append(out, f)
-	}
-	if len(out) > 0 {
-		return out
-	}
-	file, line := lintPosition(dir, m)
-	return []Finding{{Path: file, Line: line, Col: 1, Message: m.Err.Error()}}
-}
-
-func severityName(s int) string {
-	switch s {
-	case support.ErrorSev:
-		return "error"
-	case support.WarningSev:
-		return "warning"
-	}
-	return "info"
-}
+var schemaErrRE = regexp.MustCompile(`(?m)^\s*- at '(/[^']*)?': `)
 
 var fileLineRE = regexp.MustCompile(`((?:[\w.-]+/)*[\w.-]+\.(?:yaml|yml|tpl|txt|json)):(\d+)`)
 
@@ -275,55 +233,83 @@ func lintPosition(dir string, m support.Message) (string, int) {
 // renderChart renders a chart as `helm install --dry-run=client` does:
 // dependencies processed, values coalesced and checked against
 // values.schema.json, kubeVersion checked, templates executed.
-func renderChart(r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, error) {
+func renderChart(ctx context.Context, r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, []Finding, error) {
 	ch, err := loader.Load(r.Abs(dir)) // a fresh copy: rendering changes the chart's values
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kubeVersion()
 	if ch.Metadata.KubeVersion != "" && !v2util.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
-		return nil, fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.Version)
+		return nil, nil, fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.Version)
 	}
 	if err := v2util.ProcessDependencies(ch, vals); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cvals, err := chartutil.CoalesceValues(ch, vals)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	vf := newValuesFiles(r, dir, variant)
+	// The schema is checked here rather than by Helm, so that every failing
+	// value is a finding at its place and the rendering goes on: the
+	// objects' own problems are reported in the same run.
+	var schema []Finding
+	if ch.Schema != nil {
+		schema = schemaFindings(ci.schema, cvals, vf)
 	}
 	opts := common.ReleaseOptions{Name: ch.Name(), Namespace: renderNamespace, Revision: 1, IsInstall: true}
-	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals, opts, caps, false)
+	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals, opts, caps, true)
 	if err != nil {
-		return nil, err
+		return nil, schema, err
+	}
+	maps := map[string]*templateMap{}
+	for _, t := range ch.Templates {
+		if base := path.Base(t.Name); strings.HasPrefix(base, "_") || !isManifestName(base) {
+			continue
+		}
+		key := path.Join(ch.Name(), t.Name)
+		if data, m := instrumentTemplate(key, t.Data); m != nil {
+			t.Data, maps[key] = data, m
+		}
 	}
 	var e engine.Engine
-	files, err := e.RenderWithContext(r.ctx, ch, rv)
+	files, err := e.RenderWithContext(ctx, ch, rv)
 	if err != nil {
-		return nil, err
+		return nil, schema, err
 	}
-	rd := &chartRender{Chart: ci, Variant: variant}
+	rd := &chartRender{Chart: ci, Variant: variant, values: vf}
 	for _, key := range sortedKeys(files) {
 		base := path.Base(key)
 		if strings.HasPrefix(base, "_") || base == "NOTES.txt" {
 			continue
 		}
-		switch path.Ext(base) {
-		case ".yaml", ".yml", ".json":
-		default:
+		if !isManifestName(base) {
 			continue
 		}
 		text := []byte(files[key])
+		m := maps[key]
+		if m != nil {
+			text = m.strip(text)
+		}
 		_, within, _ := strings.Cut(key, "/") // drop the chart name
 		file := path.Join(dir, within)
-		tmpl, _ := r.Read(file)
 		docs, _ := splitYAML(text) // YAML errors in rendered output are lint's
 		for _, o := range newObjects(file, docs) {
-			o.render, o.tmpl, o.text = rd, tmpl, text
+			o.render, o.text, o.tmap = rd, text, m
 			rd.Objects = append(rd.Objects, o)
 		}
 	}
-	return rd, nil
+	return rd, schema, nil
+}
+
+// isManifestName reports whether a template's output is Kubernetes objects.
+func isManifestName(base string) bool {
+	switch path.Ext(base) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
 }
 
 // kubeVersion is the Kubernetes version charts are linted and rendered
@@ -346,7 +332,7 @@ var kubeVersion = sync.OnceValue(func() *common.KubeVersion {
 })
 
 func (c helm) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	charts, err := r.charts()
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -359,18 +345,9 @@ func (c helm) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			f.Check = c.Name()
 			out = append(out, f)
 		}
-		seen := map[string]bool{}
-		for i, rd := range ci.Renders {
+		for _, rd := range ci.Renders {
 			for _, o := range rd.Objects {
-				for _, f := range checkBuiltin(c.Name(), o) {
-					key := fmt.Sprintf("%s:%d:%d:%s", f.Path, f.Line, f.Col, strings.TrimSuffix(f.Message, " (with "+rd.Variant+")"))
-					if i == 0 {
-						seen[key] = true
-					} else if seen[key] {
-						continue
-					}
-					out = append(out, f)
-				}
+				out = append(out, checkBuiltin(c.Name(), o)...)
 			}
 		}
 	}

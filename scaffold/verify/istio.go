@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"regexp"
+	"slices"
 	"strconv"
+
 	"strings"
 	"sync"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -31,8 +34,6 @@ import (
 // in-mesh hosts name a Service of the repository's charts.
 type istio struct{}
 
-func init() { register(istio{}) }
-
 func (istio) Name() string { return "istio" }
 
 var istioScheme = sync.OnceValue(func() *runtime.Scheme {
@@ -52,7 +53,7 @@ type istioObj struct {
 }
 
 func (c istio) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	all, err := r.allObjects()
+	all, err := r.allObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func (c istio) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			decoded = append(decoded, istioObj{o, spec})
 		}
 	}
-	out = append(out, istioCrossChecks(c.Name(), r, decoded)...)
+	out = append(out, istioCrossChecks(ctx, c.Name(), r, decoded)...)
 	return out, nil
 }
 
@@ -105,31 +106,26 @@ func specMessage(obj runtime.Object) proto.Message {
 	return pm
 }
 
-var protoPosRE = regexp.MustCompile(`\(line (\d+):(\d+)\): (.*)$`)
-
-// decodeProtoSpec decodes the spec with protojson (unknown fields
-// rejected), traces its error back to the YAML key, and checks that field
-// names are the JSON (camelCase) names the CRD schema accepts.
+// decodeProtoSpec decodes the spec as protojson does (unknown fields
+// rejected), each problem at its node (see protoProblems), then as a whole
+// for what only the whole shows (two fields of one oneof), and checks that
+// field names are the JSON (camelCase) names the CRD schema accepts.
 func decodeProtoSpec(check string, o *kobject, specNode *yaml.Node, spec proto.Message) []Finding {
-	js, lines, err := yamlToJSON(specNode)
-	if err != nil {
-		return []Finding{o.finding(check, specNode, "%s: spec: %v", o.describe(), err)}
-	}
-	proto.Reset(spec)
-	if err := protojson.Unmarshal(js, spec); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "proto: ")
-		n := specNode
-		if m := protoPosRE.FindStringSubmatch(msg); m != nil {
-			l, _ := strconv.Atoi(m[1])
-			if k := lines[l]; k != nil {
-				n = k
-			}
-			msg = m[3]
-		}
-		msg = strings.ReplaceAll(msg, "istio.networking.v1alpha3.", "")
-		return []Finding{o.finding(check, n, "%s: spec: %s", o.describe(), msg)}
-	}
 	var out []Finding
+	protoProblems(spec.ProtoReflect().Descriptor(), specNode, func(n *yaml.Node, msg string) {
+		out = append(out, o.finding(check, n, "%s: spec: %s", o.describe(), istioNames(msg)))
+	})
+	if len(out) > 0 {
+		return out
+	}
+	js, err := nodeJSON(specNode)
+	if err == nil {
+		proto.Reset(spec)
+		err = protojson.Unmarshal(js, spec)
+	}
+	if err != nil {
+		return []Finding{o.finding(check, specNode, "%s: spec: %s", o.describe(), istioNames(strings.TrimSpace(strings.TrimPrefix(err.Error(), "proto:"))))}
+	}
 	checkJSONNames(spec.ProtoReflect().Descriptor(), specNode, func(n *yaml.Node, got, want string) {
 		out = append(out, o.finding(check, n, "%s: field %q must be written %q", o.describe(), got, want))
 	}, func(n *yaml.Node, field string) {
@@ -191,9 +187,10 @@ func checkJSONNames(md protoreflect.MessageDescriptor, n *yaml.Node, bad func(n 
 
 // istioCrossChecks relates VirtualServices, DestinationRules and the
 // charts' Services.
-func istioCrossChecks(check string, r *Repo, objs []istioObj) []Finding {
+func istioCrossChecks(ctx context.Context, check string, r *Repo, objs []istioObj) []Finding {
 	var out []Finding
-	services := chartServices(r)
+	services := chartServices(ctx, r)
+	ports := chartServicePorts(ctx, r)
 	subsets := map[string]map[string]bool{} // host key -> subset names
 	for _, io := range objs {
 		dr, ok := io.spec.(*networkingapi.DestinationRule)
@@ -210,6 +207,7 @@ func istioCrossChecks(check string, r *Repo, objs []istioObj) []Finding {
 		if msg := serviceHostProblem(dr.GetHost(), services); msg != "" {
 			out = append(out, io.o.finding(check, nodeAt(io.o, "spec.host"), "%s: %s", io.o.describe(), msg))
 		}
+		out = append(out, outlierFindings(check, io.o, dr)...)
 	}
 	for _, io := range objs {
 		vs, ok := io.spec.(*networkingapi.VirtualService)
@@ -279,6 +277,11 @@ func istioCrossChecks(check string, r *Repo, objs []istioObj) []Finding {
 				if msg := serviceHostProblem(d.GetHost(), services); msg != "" && mesh {
 					out = append(out, o.finding(check, nodeAt(o, dpath+".host"), "%s: %s", o.describe(), msg))
 				}
+				if name, ok := serviceOfHost(d.GetHost()); ok && mesh && d.GetPort().GetNumber() != 0 {
+					if ps, known := ports[name]; known && !slices.Contains(ps, int64(d.GetPort().GetNumber())) {
+						out = append(out, o.finding(check, nodeAt(o, dpath+".port.number"), "%s: port %d of host %q: Service %s has no such port (ports: %s)", o.describe(), d.GetPort().GetNumber(), d.GetHost(), name, joinInts(ps)))
+					}
+				}
 				if d.GetSubset() == "" {
 					continue
 				}
@@ -346,8 +349,8 @@ func serviceHostProblem(host string, services map[string]bool) string {
 
 // chartServices returns the names of the Services the charts render with
 // their default values.
-func chartServices(r *Repo) map[string]bool {
-	charts, err := r.charts()
+func chartServices(ctx context.Context, r *Repo) map[string]bool {
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil
 	}
@@ -361,6 +364,82 @@ func chartServices(r *Repo) map[string]bool {
 				out[o.Name] = true
 			}
 		}
+	}
+	return out
+}
+
+// chartServicePorts returns the ports of each Service the charts render
+// with their default values.
+func chartServicePorts(ctx context.Context, r *Repo) map[string][]int64 {
+	charts, err := r.charts(ctx)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]int64{}
+	for _, c := range charts {
+		if len(c.Renders) == 0 || c.Renders[0].Variant != "" {
+			continue
+		}
+		for _, o := range c.Renders[0].Objects {
+			if o.Kind != "Service" || o.APIVersion != "v1" || o.Name == "" {
+				continue
+			}
+			var svc corev1.Service
+			if decodeObject(o, &svc) != nil {
+				continue
+			}
+			for _, p := range svc.Spec.Ports {
+				out[o.Name] = append(out[o.Name], int64(p.Port))
+			}
+		}
+	}
+	return out
+}
+
+func joinInts(ns []int64) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, strconv.FormatInt(n, 10))
+	}
+	return strings.Join(s, ", ")
+}
+
+// istioNames drops the proto package from message names in messages.
+func istioNames(msg string) string {
+	return strings.ReplaceAll(msg, "istio.networking.v1alpha3.", "")
+}
+
+// outlierFindings range-checks outlier detection as Istio's webhook does:
+// maxEjectionPercent and minHealthPercent are percentages (0-100), in the
+// DestinationRule's traffic policy, its port-level settings and each
+// subset's.
+func outlierFindings(check string, o *kobject, dr *networkingapi.DestinationRule) []Finding {
+	var out []Finding
+	policy := func(at string, tp *networkingapi.TrafficPolicy) {
+		if tp == nil {
+			return
+		}
+		od := func(at string, d *networkingapi.OutlierDetection) {
+			if d == nil {
+				return
+			}
+			for _, f := range []struct {
+				name string
+				v    int32
+			}{{"maxEjectionPercent", d.GetMaxEjectionPercent()}, {"minHealthPercent", d.GetMinHealthPercent()}} {
+				if f.v < 0 || f.v > 100 {
+					out = append(out, o.finding(check, nodeAt(o, at+".outlierDetection."+f.name), "%s: outlierDetection.%s %d is not a percentage (0-100): Istio refuses it", o.describe(), f.name, f.v))
+				}
+			}
+		}
+		od(at, tp.GetOutlierDetection())
+		for i, pl := range tp.GetPortLevelSettings() {
+			od(fmt.Sprintf("%s.portLevelSettings[%d]", at, i), pl.GetOutlierDetection())
+		}
+	}
+	policy("spec.trafficPolicy", dr.GetTrafficPolicy())
+	for i, ss := range dr.GetSubsets() {
+		policy(fmt.Sprintf("spec.subsets[%d].trafficPolicy", i), ss.GetTrafficPolicy())
 	}
 	return out
 }

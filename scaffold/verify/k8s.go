@@ -1,26 +1,20 @@
 package verify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path"
-	"regexp"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	psaapi "k8s.io/pod-security-admission/api"
-	"k8s.io/pod-security-admission/policy"
 	kjson "sigs.k8s.io/json"
 	sigsyaml "sigs.k8s.io/yaml"
 )
@@ -36,9 +30,10 @@ type kobject struct {
 	Namespace  string
 	Labels     map[string]string
 
-	render *chartRender // nil for a plain manifest
-	tmpl   []byte       // the template source (chart objects)
-	text   []byte       // the whole rendered file (chart objects)
+	render *chartRender           // nil for a plain manifest
+	text   []byte                 // the whole file (for a chart object, as rendered)
+	tmap   *templateMap           // its origins (chart objects; nil when unknown)
+	json   func() ([]byte, error) // the object as JSON, converted once
 }
 
 // GroupKind is "kind.group" ("Deployment.apps", "Service").
@@ -50,32 +45,92 @@ func (o *kobject) group() string {
 	return g
 }
 
-// at maps a node of the object to a position in o.File. For a rendered
-// chart object, the rendered line is traced back into the template by its
-// text (see templateLine); failing that, line 1.
-func (o *kobject) at(n *yaml.Node) (int, int) {
+// finding makes a finding at node n (nil: the object) of the object. For
+// a rendered chart object it is placed where the user edits: at the value
+// in the values file that set it when a value wrote n (or n's value, for a
+// key), else at the template line that wrote it (see templateMap).
+func (o *kobject) finding(check string, n *yaml.Node, format string, args ...any) Finding {
+	return o.findingAt(check, n, false, format, args...)
+}
+
+// keyFinding is finding for a problem with the key n itself (an unknown
+// or repeated field), which the key's value does not explain.
+func (o *kobject) keyFinding(check string, n *yaml.Node, format string, args ...any) Finding {
+	return o.findingAt(check, n, true, format, args...)
+}
+
+func (o *kobject) findingAt(check string, n *yaml.Node, keyOnly bool, format string, args ...any) Finding {
+	f := Finding{Path: o.File, Check: check, Message: fmt.Sprintf(format, args...)}
+	f.Path, f.Line, f.Col = o.at(n, keyOnly)
+	if o.render != nil {
+		f.Variant = o.render.Variant
+	}
+	return f
+}
+
+// at places node n of the object: in a plain manifest, where it is; in a
+// rendered chart object, where its origin is.
+func (o *kobject) at(n *yaml.Node, keyOnly bool) (string, int, int) {
 	if n == nil {
 		n = o.Doc.Root
 	}
 	if o.render == nil {
-		return n.Line, n.Column
+		return o.File, n.Line, n.Column
 	}
-	for _, l := range ancestorLines(o.Doc.Root, n) {
-		if tl := templateLine(o.tmpl, o.text, l); tl > 0 {
-			return tl, firstCol(o.tmpl, tl)
+	keys, value := renderedPath(o.Doc.Root, n)
+	cands := []*yaml.Node{n}
+	if !keyOnly && value != nil && value.Kind == yaml.ScalarNode {
+		cands = []*yaml.Node{value, n}
+	}
+	for _, c := range cands {
+		or, ok := o.tmap.at(offsetOf(o.text, c.Line, c.Column))
+		if !ok {
+			continue
 		}
+		if pos, ok := o.render.values.origin(or.paths, keys); ok {
+			if c == n {
+				return pos.File, pos.Line, pos.Col
+			}
+			return pos.File, pos.ValLine, pos.ValCol
+		}
+		return o.File, or.line, or.col
 	}
-	return 1, 1
+	return o.File, 1, 1
 }
 
-// finding makes a finding at node n (nil: the object) of the object.
-func (o *kobject) finding(check string, n *yaml.Node, format string, args ...any) Finding {
-	line, col := o.at(n)
-	msg := fmt.Sprintf(format, args...)
-	if o.render != nil && o.render.Variant != "" {
-		msg += " (with " + o.render.Variant + ")"
+// renderedPath returns the keys from root to n (a sequence element by its
+// index) and, when n is a mapping key, its value.
+func renderedPath(root, n *yaml.Node) ([]string, *yaml.Node) {
+	var keys []string
+	var value *yaml.Node
+	var find func(cur *yaml.Node) bool
+	find = func(cur *yaml.Node) bool {
+		if cur == n {
+			return true
+		}
+		for i, c := range cur.Content {
+			if cur.Kind == yaml.MappingNode && i%2 == 0 && c == n {
+				keys = append(keys, c.Value)
+				value = cur.Content[i+1]
+				return true
+			}
+			if find(c) {
+				switch cur.Kind {
+				case yaml.MappingNode:
+					keys = append(keys, cur.Content[i-i%2].Value)
+				case yaml.SequenceNode:
+					keys = append(keys, strconv.Itoa(i))
+				}
+				return true
+			}
+		}
+		return false
 	}
-	return Finding{Path: o.File, Line: line, Col: col, Check: check, Message: msg}
+	if root == nil || !find(root) {
+		return nil, nil
+	}
+	slices.Reverse(keys)
+	return keys, value
 }
 
 // describe names the object in messages: Deployment payments.
@@ -106,8 +161,10 @@ func newObjects(file string, docs []yamlDoc) []*kobject {
 		if err := d.Root.Decode(&head); err != nil || head.APIVersion == "" || head.Kind == "" {
 			continue
 		}
-		out = append(out, &kobject{File: file, Doc: d, APIVersion: head.APIVersion, Kind: head.Kind,
-			Name: head.Metadata.Name, Namespace: head.Metadata.Namespace, Labels: head.Metadata.Labels})
+		o := &kobject{File: file, Doc: d, APIVersion: head.APIVersion, Kind: head.Kind,
+			Name: head.Metadata.Name, Namespace: head.Metadata.Namespace, Labels: head.Metadata.Labels}
+		o.json = sync.OnceValues(func() ([]byte, error) { return nodeJSON(o.Doc.Root) })
+		out = append(out, o)
 	}
 	return out
 }
@@ -117,16 +174,16 @@ func newObjects(file string, docs []yamlDoc) []*kobject {
 // sigs.k8s.io/json with unknown and duplicate fields rejected. It returns
 // one finding per problem, at the offending field.
 func decodeStrict(check string, o *kobject, into any, skipFields ...string) []Finding {
-	js, err := sigsyaml.YAMLToJSONStrict(o.Doc.Raw) // duplicate keys rejected, as the API server does
+	var dups []Finding
+	duplicateKeys(o.Doc.Root, func(dup, first *yaml.Node) {
+		dups = append(dups, o.keyFinding(check, dup, "%s: duplicate field %q (first at line %d)", o.describe(), dup.Value, first.Line))
+	})
+	if len(dups) > 0 {
+		return dups
+	}
+	js, err := o.json()
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-		var n *yaml.Node
-		if m := yamlLineInRE.FindStringSubmatch(msg); m != nil {
-			l, _ := strconv.Atoi(m[1])
-			n = &yaml.Node{Line: l + o.Doc.StartLine - 1, Column: firstCol(o.Doc.Raw, l)}
-			msg = m[2]
-		}
-		return []Finding{o.finding(check, n, "%s: %s", o.describe(), msg)}
+		return []Finding{o.finding(check, nil, "%s: %v", o.describe(), err)}
 	}
 	if len(skipFields) > 0 {
 		var m map[string]json.RawMessage
@@ -155,27 +212,19 @@ func decodeStrict(check string, o *kobject, into any, skipFields ...string) []Fi
 		if strings.HasPrefix(e.Error(), "duplicate") {
 			kind = "duplicate"
 		}
-		out = append(out, o.finding(check, n, "%s: %s field %q", o.describe(), kind, fp.FieldPath()))
+		out = append(out, o.keyFinding(check, n, "%s: %s field %q", o.describe(), kind, fp.FieldPath()))
 	}
 	return out
 }
 
-var yamlLineInRE = regexp.MustCompile(`line (\d+): ([^\n]*)`)
-
-var typeErrRE = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field ([\w.]+) of type (\S+)`)
-
-// typeErrorFinding places a JSON type error ("cannot unmarshal string into
-// Go struct field Container.spec.template.spec.containers.ports.containerPort
-// of type int32") at the first field on that path whose YAML value has the
-// wrong kind.
+// typeErrorFinding places a JSON type error (a string where
+// spec.template.spec.containers.ports.containerPort wants an int32) at the
+// first field on that path whose YAML value has the wrong kind.
 func typeErrorFinding(check string, o *kobject, err error) Finding {
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	m := typeErrRE.FindStringSubmatch(msg)
-	if m == nil {
-		return o.finding(check, nil, "%s: %s", o.describe(), msg)
+	got, field, want, ok := unmarshalTypeError(err)
+	if !ok {
+		return o.finding(check, nil, "%s: %s", o.describe(), strings.TrimPrefix(err.Error(), "json: "))
 	}
-	_, field, _ := strings.Cut(m[2], ".") // drop the Go struct name
-	got := m[1]
 	var at *yaml.Node
 	for _, n := range findAll(o.Doc.Root, strings.Split(field, ".")) {
 		if jsonKind(n) == got {
@@ -186,7 +235,30 @@ func typeErrorFinding(check string, o *kobject, err error) Finding {
 			at = n
 		}
 	}
-	return o.finding(check, at, "%s: %s is %s, want %s", o.describe(), field, got, m[3])
+	return o.finding(check, at, "%s: %s is %s, want %s", o.describe(), field, got, want)
+}
+
+// unmarshalTypeError reads the fields of sigs.k8s.io/json's
+// UnmarshalTypeError (encoding/json's, in an internal package of that
+// module, so known by its shape): the JSON kind found, the field path and
+// the Go type wanted.
+func unmarshalTypeError(err error) (got, field, want string, ok bool) {
+	v := reflect.ValueOf(err)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct || v.Type().Name() != "UnmarshalTypeError" {
+		return "", "", "", false
+	}
+	value, f, t := v.FieldByName("Value"), v.FieldByName("Field"), v.FieldByName("Type")
+	if value.Kind() != reflect.String || f.Kind() != reflect.String || !t.IsValid() || t.IsNil() {
+		return "", "", "", false
+	}
+	typ, isType := t.Interface().(reflect.Type)
+	if !isType || f.String() == "" {
+		return "", "", "", false
+	}
+	return value.String(), f.String(), typ.String(), true
 }
 
 // jsonKind is the JSON kind name ("string", "number", ...) of a YAML value
@@ -223,303 +295,11 @@ func builtinObject(apiVersion, kind string) runtime.Object {
 	return obj
 }
 
-// podTemplate returns the pod metadata and spec of a workload, with the
-// YAML path of its pod spec, or nil.
-func podTemplate(obj runtime.Object) (*metav1.ObjectMeta, *corev1.PodSpec, []string) {
-	switch x := obj.(type) {
-	case *corev1.Pod:
-		return &x.ObjectMeta, &x.Spec, []string{"spec"}
-	}
-	tmpl, p := podTemplateSpec(obj)
-	if tmpl == nil {
-		return nil, nil, nil
-	}
-	return &tmpl.ObjectMeta, &tmpl.Spec, p
-}
-
-// podTemplateSpec returns the pod template of a workload and its YAML path.
-func podTemplateSpec(obj runtime.Object) (*corev1.PodTemplateSpec, []string) {
-	tp := []string{"spec", "template", "spec"}
-	switch x := obj.(type) {
-	case *appsv1.Deployment:
-		return &x.Spec.Template, tp
-	case *appsv1.StatefulSet:
-		return &x.Spec.Template, tp
-	case *appsv1.DaemonSet:
-		return &x.Spec.Template, tp
-	case *appsv1.ReplicaSet:
-		return &x.Spec.Template, tp
-	case *batchv1.Job:
-		return &x.Spec.Template, tp
-	case *batchv1.CronJob:
-		return &x.Spec.JobTemplate.Spec.Template, []string{"spec", "jobTemplate", "spec", "template", "spec"}
-	case *corev1.ReplicationController:
-		if x.Spec.Template != nil {
-			return x.Spec.Template, tp
-		}
-	case *corev1.PodTemplate:
-		return &x.Template, []string{"template", "spec"}
-	}
-	return nil, nil
-}
-
-var restrictedEvaluator = sync.OnceValue(func() policy.Evaluator {
-	e, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
-	if err != nil {
-		panic(err) // the library's own checks are valid
-	}
-	return e
-})
-
-func restrictedLevel() psaapi.LevelVersion {
-	return psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.LatestVersion()}
-}
-
-// podChecks evaluates a pod spec at the restricted Pod Security Standard
-// and checks that every probe targets a port of the pod.
-func podChecks(check string, o *kobject, obj runtime.Object) []Finding {
-	meta, spec, specPath := podTemplate(obj)
-	if spec == nil {
-		return nil
-	}
-	specNode := lookupValue(o.Doc.Root, specPath...)
-	var out []Finding
-	for _, r := range restrictedEvaluator().EvaluatePod(restrictedLevel(), meta, spec) {
-		if r.Allowed {
-			continue
-		}
-		n := pssNode(specNode, r.ForbiddenDetail)
-		detail := r.ForbiddenReason
-		if r.ForbiddenDetail != "" {
-			detail += " (" + r.ForbiddenDetail + ")"
-		}
-		out = append(out, o.finding(check, n, "%s: violates the restricted Pod Security Standard: %s", o.describe(), detail))
-	}
-	out = append(out, probeChecks(check, o, spec, specNode)...)
-	return out
-}
-
-var quotedNameRE = regexp.MustCompile(`"([^"]+)"`)
-
-// pssNode picks where a Pod Security violation is reported: the named
-// container's securityContext (or the container), else the pod's
-// securityContext, else the pod spec.
-func pssNode(spec *yaml.Node, detail string) *yaml.Node {
-	if spec == nil {
-		return nil
-	}
-	if m := quotedNameRE.FindStringSubmatch(detail); m != nil {
-		for _, list := range []string{"containers", "initContainers", "ephemeralContainers"} {
-			for _, c := range seqItems(mapValue(spec, list)) {
-				if v := mapValue(c, "name"); v != nil && v.Value == m[1] {
-					if k := mapKey(c, "securityContext"); k != nil {
-						return k
-					}
-					return c
-				}
-			}
-		}
-	}
-	if k := mapKey(spec, "securityContext"); k != nil {
-		return k
-	}
-	return spec
-}
-
-func seqItems(n *yaml.Node) []*yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil
-	}
-	return n.Content
-}
-
-// probeChecks: a probe's port must be one of the pod's container ports (a
-// named port must be one of its own container's).
-func probeChecks(check string, o *kobject, spec *corev1.PodSpec, specNode *yaml.Node) []Finding {
-	var out []Finding
-	numbers := map[int32]bool{}
-	for _, c := range spec.Containers {
-		for _, p := range c.Ports {
-			numbers[p.ContainerPort] = true
-		}
-	}
-	containers := seqItems(mapValue(specNode, "containers"))
-	for i, c := range spec.Containers {
-		names := map[string]bool{}
-		for _, p := range c.Ports {
-			if p.Name != "" {
-				names[p.Name] = true
-			}
-		}
-		var cnode *yaml.Node
-		if i < len(containers) {
-			cnode = containers[i]
-		}
-		probes := []struct {
-			key string
-			p   *corev1.Probe
-		}{{"startupProbe", c.StartupProbe}, {"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}}
-		for _, pr := range probes {
-			if pr.p == nil {
-				continue
-			}
-			var port string
-			var num int32
-			var byName bool
-			var handler string
-			switch {
-			case pr.p.HTTPGet != nil:
-				handler = "httpGet"
-				if pr.p.HTTPGet.Port.Type == intstr.String {
-					port, byName = pr.p.HTTPGet.Port.StrVal, true
-				} else {
-					num = pr.p.HTTPGet.Port.IntVal
-				}
-			case pr.p.TCPSocket != nil:
-				handler = "tcpSocket"
-				if pr.p.TCPSocket.Port.Type == intstr.String {
-					port, byName = pr.p.TCPSocket.Port.StrVal, true
-				} else {
-					num = pr.p.TCPSocket.Port.IntVal
-				}
-			case pr.p.GRPC != nil:
-				handler = "grpc"
-				num = pr.p.GRPC.Port
-			default:
-				continue
-			}
-			n := lookupValue(cnode, pr.key, handler, "port")
-			if n == nil {
-				n = cnode
-			}
-			switch {
-			case byName && !names[port]:
-				out = append(out, o.finding(check, n, "%s: container %q: %s port %q is not a named port of the container", o.describe(), c.Name, pr.key, port))
-			case !byName && !numbers[num]:
-				out = append(out, o.finding(check, n, "%s: container %q: %s port %d is not a container port of the pod", o.describe(), c.Name, pr.key, num))
-			}
-		}
-	}
-	return out
-}
-
-// ancestorLines returns the line of n and of each enclosing node up to the
-// root (innermost first).
-func ancestorLines(root, n *yaml.Node) []int {
-	var chain []*yaml.Node
-	var find func(cur *yaml.Node) bool
-	find = func(cur *yaml.Node) bool {
-		if cur == n {
-			chain = append(chain, cur)
-			return true
-		}
-		for i, c := range cur.Content {
-			if find(c) {
-				// For a mapping value, its key says more than the value.
-				if cur.Kind == yaml.MappingNode && i%2 == 1 {
-					chain = append(chain, cur.Content[i-1])
-				}
-				chain = append(chain, cur)
-				return true
-			}
-		}
-		return false
-	}
-	lines := []int{n.Line}
-	if root != nil && find(root) {
-		for _, c := range chain {
-			if l := c.Line; !slices.Contains(lines, l) {
-				lines = append(lines, l)
-			}
-		}
-	}
-	return lines
-}
-
-// templateLine traces line l of a rendered file back to the template: the
-// k-th rendered line with this text is taken to come from the k-th template
-// line with the same text, and failing that from the k-th line with the
-// same key. It returns 0 when no template line matches.
-func templateLine(tmpl, rendered []byte, l int) int {
-	rlines := strings.Split(string(rendered), "\n")
-	if l < 1 || l > len(rlines) {
-		return 0
-	}
-	tlines := strings.Split(string(tmpl), "\n")
-	want := normLine(rlines[l-1])
-	if want == "" {
-		return 0
-	}
-	ordinal := func(match func(string) bool) int {
-		k := 0
-		for _, r := range rlines[:l-1] {
-			if match(normLine(r)) {
-				k++
-			}
-		}
-		return k
-	}
-	pick := func(match func(string) bool) int {
-		var cands []int
-		for i, t := range tlines {
-			if match(normLine(t)) {
-				cands = append(cands, i+1)
-			}
-		}
-		if len(cands) == 0 {
-			return 0
-		}
-		if k := ordinal(match); k < len(cands) {
-			return cands[k]
-		}
-		return cands[len(cands)-1]
-	}
-	if tl := pick(func(s string) bool { return s == want }); tl > 0 {
-		return tl
-	}
-	key, _, ok := strings.Cut(want, ":")
-	if !ok || key == "" || strings.ContainsAny(key, " {\"'") {
-		return 0
-	}
-	return pick(func(s string) bool { return strings.HasPrefix(s, key+":") })
-}
-
-// normLine trims a YAML line to compare it across template and rendering:
-// no indentation, no leading "- ".
-func normLine(s string) string {
-	s = strings.TrimSpace(s)
-	for strings.HasPrefix(s, "- ") {
-		s = strings.TrimSpace(s[2:])
-	}
-	return s
-}
-
-func firstCol(src []byte, line int) int {
-	lines := strings.Split(string(src), "\n")
-	if line < 1 || line > len(lines) {
-		return 1
-	}
-	l := lines[line-1]
-	for i := 0; i < len(l); i++ {
-		if l[i] != ' ' && l[i] != '\t' && l[i] != '-' {
-			return i + 1
-		}
-	}
-	return 1
-}
-
 // manifestCandidates lists the YAML files that may hold Kubernetes
 // manifests: every .yaml/.yml file outside charts and .github, other than
 // configurations that other checks own.
 func manifestCandidates(r *Repo) ([]string, error) {
-	charts, err := r.charts()
-	if err != nil {
-		return nil, err
-	}
-	var chartDirs []string
-	for _, c := range charts {
-		chartDirs = append(chartDirs, c.Dir)
-	}
+	chartDirs := slices.Clone(r.chartDirs())
 	// Chart sources that are themselves templates (Chart.yaml.tmpl in a
 	// template repository) hold Helm templates too: not plain manifests.
 	for _, f := range r.Glob("**/Chart.yaml.*") {
@@ -555,42 +335,40 @@ type manifestSet struct {
 	Errors  []Finding // with Check unset
 }
 
-func (r *Repo) manifests() (*manifestSet, error) {
-	v, err := r.once("manifests", func() (any, error) {
-		candidates, err := manifestCandidates(r)
-		if err != nil {
-			return nil, err
-		}
-		ms := &manifestSet{}
-		for _, f := range candidates {
-			src, err := r.Read(f)
-			if err != nil {
-				return nil, err
-			}
-			if !strings.Contains(string(src), "apiVersion") {
-				continue
-			}
-			docs, perrs := splitYAML(src)
-			for _, e := range perrs {
-				ms.Errors = append(ms.Errors, Finding{Path: f, Line: e.Line, Col: max(e.Col, 1), Message: "YAML: " + e.Msg})
-			}
-			ms.Objects = append(ms.Objects, newObjects(f, docs)...)
-		}
-		return ms, nil
-	})
+// readManifests reads the plain manifests (Repo.manifests, once).
+func (r *Repo) readManifests() (*manifestSet, error) {
+	candidates, err := manifestCandidates(r)
 	if err != nil {
 		return nil, err
 	}
-	return v.(*manifestSet), nil
+	ms := &manifestSet{}
+	for _, f := range candidates {
+		src, err := r.Read(f)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.Contains(string(src), "apiVersion") {
+			continue
+		}
+		docs, perrs := splitYAML(src)
+		for _, e := range perrs {
+			ms.Errors = append(ms.Errors, Finding{Path: f, Line: e.Line, Col: max(e.Col, 1), Message: "YAML: " + e.Msg})
+		}
+		for _, o := range newObjects(f, docs) {
+			o.text = src
+			ms.Objects = append(ms.Objects, o)
+		}
+	}
+	return ms, nil
 }
 
 // allObjects returns the plain objects and those of every chart rendering.
-func (r *Repo) allObjects() ([]*kobject, error) {
+func (r *Repo) allObjects(ctx context.Context) ([]*kobject, error) {
 	ms, err := r.manifests()
 	if err != nil {
 		return nil, err
 	}
-	charts, err := r.charts()
+	charts, err := r.charts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -602,3 +380,7 @@ func (r *Repo) allObjects() ([]*kobject, error) {
 	}
 	return out, nil
 }
+
+// sigsYAMLToJSON is sigs.k8s.io/yaml's conversion, which the API server's
+// clients use.
+func sigsYAMLToJSON(b []byte) ([]byte, error) { return sigsyaml.YAMLToJSON(b) }

@@ -9,8 +9,6 @@ import "context"
 // Prometheus Operator) have their own checks.
 type kubernetes struct{}
 
-func init() { register(kubernetes{}) }
-
 func (kubernetes) Name() string { return "kubernetes" }
 
 func (c kubernetes) Run(ctx context.Context, r *Repo) ([]Finding, error) {

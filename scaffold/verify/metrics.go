@@ -50,13 +50,7 @@ var optsKinds = map[string][]string{
 // with client_golang. It returns nil when what is exposed cannot be known:
 // no client_golang, an OpenTelemetry Prometheus exporter (names derived at
 // run time), or a metric name that is not constant at all.
-func exposedMetrics(r *Repo) *metricSet {
-	v, _ := r.once("metrics", func() (any, error) {
-		return scanMetrics(r), nil
-	})
-	m, _ := v.(*metricSet)
-	return m
-}
+func exposedMetrics(r *Repo) *metricSet { return r.metrics() }
 
 type goPkg struct {
 	consts map[string]ast.Expr
@@ -69,7 +63,7 @@ type goFile struct {
 	imports map[string]string // local name -> import path
 }
 
-func scanMetrics(r *Repo) *metricSet {
+func (r *Repo) scanMetrics() *metricSet {
 	var module string
 	if b, err := r.Read("go.mod"); err == nil {
 		module = modulePath(b)

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +30,6 @@ import (
 // Every Prometheus Operator object (PrometheusRule, ServiceMonitor, ...)
 // is first decoded strictly into the operator's own API types.
 type prometheus struct{}
-
-func init() { register(prometheus{}) }
 
 func (prometheus) Name() string { return "prometheus" }
 
@@ -80,7 +79,7 @@ func (s *ruleSource) origNode(line, col int) *yaml.Node {
 }
 
 func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	sources, err := ruleSources(r)
+	sources, err := ruleSources(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +87,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	// Prometheus Operator objects decode strictly into the operator's types
 	// first; a PrometheusRule that does not is not checked further.
 	skip := map[*kobject]bool{}
-	objs, err := r.allObjects()
+	objs, err := r.allObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,15 +122,15 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	}
 	exposed := exposedMetrics(r)
 	recorded := map[string]bool{}
-	type parsed struct {
-		s   *ruleSource
-		rgs *rulefmt.RuleGroups
-	}
-	var ok []parsed
+	var ok []parsedRules
 	p := parser.NewParser(parser.Options{})
 	logger := slog.New(slog.DiscardHandler)
 	for _, s := range sources {
 		if s.obj != nil && skip[s.obj] {
+			continue
+		}
+		if strict := s.strictFindings(c.Name()); len(strict) > 0 {
+			out = append(out, strict...) // rulefmt would stop at the first
 			continue
 		}
 		rgs, errs := rulefmt.Parse(s.src, false, model.UTF8Validation, p, logger)
@@ -139,7 +138,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			out = append(out, ruleError(c.Name(), s, e))
 		}
 		if len(errs) == 0 && rgs != nil {
-			ok = append(ok, parsed{s, rgs})
+			ok = append(ok, parsedRules{s, rgs})
 			for _, g := range rgs.Groups {
 				for _, rl := range g.Rules {
 					if rl.Record != "" {
@@ -149,6 +148,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			}
 		}
 	}
+	out = append(out, sloChecks(c.Name(), p, ok)...)
 	if exposed == nil {
 		return out, nil
 	}
@@ -172,6 +172,9 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 					name = rl.Alert
 				}
 				for _, m := range unexposedMetrics(expr, exposed, recorded, r.Service) {
+					if strings.Contains(m.name, ":") {
+						continue // a recording rule's name: unrecordedReads
+					}
 					at := n
 					if n != nil {
 						if l, col, ok := exprOffset(n, pr.s, m.offset); ok {
@@ -184,6 +187,55 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// parsedRules are the rule groups of one source that rulefmt accepted.
+type parsedRules struct {
+	s   *ruleSource
+	rgs *rulefmt.RuleGroups
+}
+
+// sloChecks checks every alerting rule that is an SLO burn-rate alert
+// (see burnRateProblems), at the place in its expression.
+func sloChecks(check string, p parser.Parser, sources []parsedRules) []Finding {
+	var groups []*rulefmt.RuleGroups
+	for _, pr := range sources {
+		groups = append(groups, pr.rgs)
+	}
+	rules := recordingRules(p, groups)
+	var out []Finding
+	for _, pr := range sources {
+		var exprs []*yaml.Node
+		collectExprNodes(pr.s.node, &exprs)
+		i := 0
+		for _, g := range pr.rgs.Groups {
+			for _, rl := range g.Rules {
+				var n *yaml.Node
+				if i < len(exprs) {
+					n = exprs[i]
+				}
+				i++
+				expr, err := p.ParseExpr(rl.Expr)
+				if err != nil {
+					continue
+				}
+				problems := unrecordedReads(cmp.Or(rl.Alert, rl.Record), expr, rules)
+				if rl.Alert != "" {
+					problems = append(problems, burnRateProblems(rl, expr, rules)...)
+				}
+				for _, pb := range problems {
+					at := n
+					if n != nil {
+						if l, col, ok := exprOffset(n, pr.s, pb.off); ok {
+							at = &yaml.Node{Line: l, Column: col}
+						}
+					}
+					out = append(out, pr.s.finding(check, at, 0, 0, "%s", pb.msg))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // collectExprNodes lists the expr: values of the rules of a groups mapping,
@@ -202,29 +254,12 @@ var posPrefixRE = regexp.MustCompile(`^(\d+):(\d+): (?:(\d+):(\d+): )?(.*)$`)
 // validation errors a "L:C: " prefix, and PromQL errors an offset within
 // the expression, which is traced to the file.
 func ruleError(check string, s *ruleSource, err error) Finding {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var fs []Finding
-		for _, pe := range yamlError(err) {
-			fs = append(fs, s.findingAtSrcLine(check, pe.Line, pe.Msg))
-		}
-		if len(fs) > 0 {
-			f := fs[0]
-			for _, g := range fs[1:] {
-				f.Message += "; " + g.Message
-			}
-			return f
-		}
-	}
 	msg := err.Error()
 	line, col := 0, 0
 	if m := posPrefixRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		col, _ = strconv.Atoi(m[2])
 		msg = m[5]
-	} else if pe := parseYAMLErrorLine(msg); pe.Line > 0 {
-		pe = yamlSyntaxError(s.src, err)[0]
-		return s.findingAtSrcLine(check, pe.Line, pe.Msg)
 	}
 	var n *yaml.Node
 	switch {
@@ -232,15 +267,6 @@ func ruleError(check string, s *ruleSource, err error) Finding {
 		n = s.origNode(line, col)
 	case line > 0:
 		n = &yaml.Node{Line: line, Column: col}
-	default:
-		// No position (a value's own decoding error): find the value.
-		if l, c := locateQuoted(s.src, msg); l > 0 {
-			if s.orig != nil {
-				n = s.origNode(l, c)
-			} else {
-				n = &yaml.Node{Line: l, Column: c}
-			}
-		}
 	}
 	// A PromQL error: point into the expression.
 	var perrs parser.ParseErrors
@@ -255,13 +281,26 @@ func ruleError(check string, s *ruleSource, err error) Finding {
 	return s.finding(check, n, line, col, "%s", msg)
 }
 
-func (s *ruleSource) findingAtSrcLine(check string, line int, msg string) Finding {
-	msg = strings.ReplaceAll(msg, "rulefmt.", "")
-	e := withKey(s.src, posError{Line: line, Col: colOf(s.src, line, fieldInMsg(msg)), Msg: msg})
-	if s.orig != nil {
-		return s.finding(check, s.origNode(line, 0), 0, 0, "%s", e.Msg)
+// strictFindings reports every unknown key and mistyped value of the
+// rule groups, each at its node (rulefmt reports the first, as text).
+func (s *ruleSource) strictFindings(check string) []Finding {
+	root, errs := parseYAML(s.src)
+	if len(errs) > 0 {
+		return []Finding{s.findingAt(check, errs[0].Line, errs[0].Col, "YAML: "+errs[0].Msg)}
 	}
-	return s.finding(check, nil, e.Line, e.Col, "%s", e.Msg)
+	var out []Finding
+	strictYAML(root, reflect.TypeFor[rulefmt.RuleGroups](), func(n *yaml.Node, msg string) {
+		out = append(out, s.findingAt(check, n.Line, n.Column, msg))
+	})
+	return out
+}
+
+// findingAt makes a finding at a position of s.src.
+func (s *ruleSource) findingAt(check string, line, col int, msg string) Finding {
+	if s.orig != nil {
+		return s.finding(check, s.origNode(line, col), 0, 0, "%s", msg)
+	}
+	return s.finding(check, nil, line, col, "%s", msg)
 }
 
 // exprOffset maps a byte offset within an expr: value to a file position:
@@ -283,7 +322,7 @@ func exprOffset(n *yaml.Node, s *ruleSource, off int) (int, int, bool) {
 		if s.obj == nil {
 			indent = indentOf(s.src, line)
 		} else {
-			indent = indentOf(s.obj.Doc.Raw, line-s.obj.Doc.StartLine+1)
+			indent = indentOf(s.obj.text, line)
 		}
 		return line, indent + off - (strings.LastIndexByte(before, '\n') + 1) + 1, true
 	case 0:
@@ -307,7 +346,7 @@ func indentOf(src []byte, line int) int {
 }
 
 // ruleSources finds plain rule files and PrometheusRule objects.
-func ruleSources(r *Repo) ([]*ruleSource, error) {
+func ruleSources(ctx context.Context, r *Repo) ([]*ruleSource, error) {
 	var out []*ruleSource
 	candidates, err := manifestCandidates(r)
 	if err != nil {
@@ -328,7 +367,7 @@ func ruleSources(r *Repo) ([]*ruleSource, error) {
 		}
 		out = append(out, &ruleSource{file: f, node: doc.Content[0], src: src})
 	}
-	objs, err := r.allObjects()
+	objs, err := r.allObjects(ctx)
 	if err != nil {
 		return nil, err
 	}

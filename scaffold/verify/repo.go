@@ -29,19 +29,29 @@ type Repo struct {
 	Service string
 
 	shellcheck string
-	// ctx is the run's context, for work done inside the memo cache (a
-	// chart render), which is shared by checks and so has no caller's context.
-	ctx context.Context
 
-	mu    sync.Mutex
-	data  map[string][]byte
-	memos map[string]*memo
+	mu   sync.Mutex
+	data map[string][]byte
+
+	// Facts that several checks share, each computed once by whichever
+	// check asks first.
+	chartDirs func() []string
+	manifests func() (*manifestSet, error)
+	metrics   func() *metricSet
+	chartSet  onceCtx[[]*chartInfo]
 }
 
-type memo struct {
+// onceCtx computes a value once, with the context of the first caller
+// (every caller is a check of the same run, sharing the run's context).
+type onceCtx[T any] struct {
 	once sync.Once
-	val  any
+	v    T
 	err  error
+}
+
+func (o *onceCtx[T]) get(ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	o.once.Do(func() { o.v, o.err = f(ctx) })
+	return o.v, o.err
 }
 
 // Config is the optional verify section of .paved-answers.yaml:
@@ -75,7 +85,10 @@ var skipDirs = map[string]bool{
 
 // OpenRepo lists the files under dir and reads the answers file.
 func OpenRepo(dir string) (*Repo, error) {
-	r := &Repo{Dir: dir, data: map[string][]byte{}, memos: map[string]*memo{}, ctx: context.Background()}
+	r := &Repo{Dir: dir, data: map[string][]byte{}}
+	r.chartDirs = sync.OnceValue(r.findChartDirs)
+	r.manifests = sync.OnceValues(r.readManifests)
+	r.metrics = sync.OnceValue(r.scanMetrics)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -189,16 +202,3 @@ func (r *Repo) Read(rel string) ([]byte, error) {
 
 // Abs is the absolute OS path of a repository file.
 func (r *Repo) Abs(rel string) string { return filepath.Join(r.Dir, filepath.FromSlash(rel)) }
-
-// once computes a shared fact a single time, whichever check asks first.
-func (r *Repo) once(key string, f func() (any, error)) (any, error) {
-	r.mu.Lock()
-	m, ok := r.memos[key]
-	if !ok {
-		m = &memo{}
-		r.memos[key] = m
-	}
-	r.mu.Unlock()
-	m.once.Do(func() { m.val, m.err = f() })
-	return m.val, m.err
-}

@@ -5,21 +5,18 @@
 // each other.
 //
 // Each check lives in its own file as a small type with a name and a Run
-// method and registers itself in init; adding a check is adding a file.
-// A check whose files do not exist returns ErrNoInput and is skipped, so
-// verify works on any repository, not only generated ones.
+// method; Checks lists them in order. A check whose files do not exist
+// returns ErrNoInput and is skipped, so verify works on any repository, not
+// only generated ones. The command line is cmd/paved-verify.
 package verify
 
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -28,21 +25,30 @@ import (
 
 // A Finding is one problem at one place: Path is slash-separated and
 // relative to the verified directory; Line and Col are 1-based (0 when the
-// place within the file is not known).
+// place within the file is not known). Variant names the values files a
+// chart was rendered with when the problem shows only with them
+// ("values-prod.yaml"); it is empty for the chart's defaults and for
+// everything that is not a chart.
 type Finding struct {
 	Path    string `json:"path"`
 	Line    int    `json:"line"`
 	Col     int    `json:"col"`
 	Check   string `json:"check"`
 	Message string `json:"message"`
+	Variant string `json:"variant,omitempty"`
 }
 
-// String is the text form: path:line:col: check: message.
+// String is the text form: path:line:col: check: message, followed by
+// " (with VARIANT)" when the finding has a variant.
 func (f Finding) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s", f.Path, f.Line, f.Col, f.Check, f.Message)
+	s := fmt.Sprintf("%s:%d:%d: %s: %s", f.Path, f.Line, f.Col, f.Check, f.Message)
+	if f.Variant != "" {
+		s += " (with " + f.Variant + ")"
+	}
+	return s
 }
 
-// Compare orders findings by path, line, column, check and message.
+// Compare orders findings by path, line, column, check, message and variant.
 func (f Finding) Compare(g Finding) int {
 	return cmp.Or(
 		strings.Compare(f.Path, g.Path),
@@ -50,6 +56,7 @@ func (f Finding) Compare(g Finding) int {
 		cmp.Compare(f.Col, g.Col),
 		strings.Compare(f.Check, g.Check),
 		strings.Compare(f.Message, g.Message),
+		strings.Compare(f.Variant, g.Variant),
 	)
 }
 
@@ -64,30 +71,12 @@ type Check interface {
 // ErrNoInput is returned by a check that found none of its files.
 var ErrNoInput = errors.New("no input")
 
-var registry = map[string]Check{}
-
-// register adds a check; each check's file calls it from init.
-func register(c Check) {
-	if _, dup := registry[c.Name()]; dup {
-		panic("verify: duplicate check " + c.Name())
-	}
-	registry[c.Name()] = c
-}
-
-// Checks returns every registered check, sorted by name.
-func Checks() []Check {
-	cs := make([]Check, 0, len(registry))
-	for _, c := range registry {
-		cs = append(cs, c)
-	}
-	slices.SortFunc(cs, func(a, b Check) int { return strings.Compare(a.Name(), b.Name()) })
-	return cs
-}
-
 // Options select what Run does.
 type Options struct {
 	// Checks restricts the run to these check names (all when empty).
 	Checks []string
+	// List is the checks to choose from; nil means Checks().
+	List []Check
 	// Shellcheck is the shellcheck executable for the workflow check; empty
 	// means "shellcheck" when it is on PATH. "-" disables it.
 	Shellcheck string
@@ -126,33 +115,49 @@ func Run(ctx context.Context, dir string, opts Options) (*Report, error) {
 		return nil, err
 	}
 	repo.shellcheck = opts.Shellcheck
-	repo.ctx = ctx
+	all := opts.List
+	if all == nil {
+		all = Checks()
+	}
+	byName := func(name string) (Check, bool) {
+		i := slices.IndexFunc(all, func(c Check) bool { return c.Name() == name })
+		if i < 0 {
+			return nil, false
+		}
+		return all[i], true
+	}
+	names := func() string {
+		var ns []string
+		for _, c := range all {
+			ns = append(ns, c.Name())
+		}
+		return strings.Join(ns, ", ")
+	}
 	for _, name := range repo.Config.Skip {
-		if _, ok := registry[name]; !ok {
-			return nil, fmt.Errorf("%s: verify.skip names unknown check %q (known: %s)", AnswersFile, name, strings.Join(Names(), ", "))
+		if _, ok := byName(name); !ok {
+			return nil, fmt.Errorf("%s: verify.skip names unknown check %q (known: %s)", AnswersFile, name, names())
 		}
 	}
-	checks := Checks()
+	checks := all
 	if len(opts.Checks) > 0 {
-		var sel []Check
+		checks = nil
 		for _, name := range opts.Checks {
-			c, ok := registry[name]
+			c, ok := byName(name)
 			if !ok {
-				return nil, fmt.Errorf("unknown check %q (known: %s)", name, strings.Join(Names(), ", "))
+				return nil, fmt.Errorf("unknown check %q (known: %s)", name, names())
 			}
-			sel = append(sel, c)
+			if !slices.Contains(checks, c) {
+				checks = append(checks, c)
+			}
 		}
-		checks = sel
 	}
 	type result struct {
-		name     string
 		findings []Finding
 		err      error
 	}
 	results := make([]result, len(checks))
 	var wg sync.WaitGroup
 	for i, c := range checks {
-		results[i].name = c.Name()
 		if slices.Contains(repo.Config.Skip, c.Name()) {
 			results[i].err = ErrNoInput
 			continue
@@ -168,90 +173,71 @@ func Run(ctx context.Context, dir string, opts Options) (*Report, error) {
 	}
 	wg.Wait()
 	rep := &Report{}
-	for _, res := range results {
+	for i, res := range results {
+		name := checks[i].Name()
 		switch {
 		case errors.Is(res.err, ErrNoInput):
-			rep.Skipped = append(rep.Skipped, res.name)
+			rep.Skipped = append(rep.Skipped, name)
 		case res.err != nil:
-			rep.Errors = append(rep.Errors, &CheckError{Check: res.name, Err: res.err})
+			rep.Errors = append(rep.Errors, &CheckError{Check: name, Err: res.err})
 			rep.Findings = append(rep.Findings, res.findings...)
 		default:
-			rep.Ran = append(rep.Ran, res.name)
+			rep.Ran = append(rep.Ran, name)
 			rep.Findings = append(rep.Findings, res.findings...)
 		}
 	}
-	rep.Findings = Normalize(dropVariantRepeats(rep.Findings))
+	rep.Findings = Normalize(rep.Findings)
 	return rep, ctx.Err()
 }
 
-var variantSuffixRE = regexp.MustCompile(` \(with [^()]+\)$`)
-
-// dropVariantRepeats drops a finding made with a chart's values-*.yaml
-// ("... (with values-prod.yaml)") when the chart's defaults already make
-// the same one.
-func dropVariantRepeats(fs []Finding) []Finding {
-	plain := map[Finding]bool{}
-	for _, f := range fs {
-		if !variantSuffixRE.MatchString(f.Message) {
-			plain[f] = true
-		}
+// Normalize sorts findings and removes repeats, by structure: one finding
+// per place, check and message. A problem the chart's defaults already
+// show is not repeated for each values file; one that only some values
+// files show is reported once, with all of them as its variant; a finding
+// in a values file itself needs no variant.
+func Normalize(fs []Finding) []Finding {
+	type key struct {
+		Path, Check, Message string
+		Line, Col            int
 	}
-	out := fs[:0]
+	variants := map[key][]string{}
+	var order []key
 	for _, f := range fs {
-		if loc := variantSuffixRE.FindStringIndex(f.Message); loc != nil {
-			g := f
-			g.Message = f.Message[:loc[0]]
-			if plain[g] {
-				continue
+		if strings.ContainsAny(f.Message, "\n\r\t") {
+			f.Message = strings.Join(strings.Fields(f.Message), " ")
+		}
+		k := key{f.Path, f.Check, f.Message, f.Line, f.Col}
+		vs, seen := variants[k]
+		if !seen {
+			order = append(order, k)
+		}
+		if f.Variant == "" || strings.HasSuffix(f.Path, "/"+f.Variant) || f.Path == f.Variant {
+			variants[k] = []string{""} // the defaults (or the file itself): no variant
+			continue
+		}
+		if len(vs) == 1 && vs[0] == "" && seen {
+			continue
+		}
+		for _, v := range strings.Split(f.Variant, ", ") {
+			if !slices.Contains(vs, v) {
+				vs = append(vs, v)
 			}
 		}
-		out = append(out, f)
+		variants[k] = vs
 	}
+	out := make([]Finding, 0, len(order))
+	for _, k := range order {
+		vs := variants[k]
+		slices.Sort(vs)
+		v := strings.Join(vs, ", ")
+		out = append(out, Finding{Path: k.Path, Line: k.Line, Col: k.Col, Check: k.Check, Message: k.Message, Variant: v})
+	}
+	slices.SortFunc(out, Finding.Compare)
 	return out
 }
 
-// Names lists the registered check names.
-func Names() []string {
-	var names []string
-	for _, c := range Checks() {
-		names = append(names, c.Name())
-	}
-	return names
-}
-
-// Normalize sorts findings and drops exact duplicates.
-func Normalize(fs []Finding) []Finding {
-	for i := range fs {
-		if strings.ContainsAny(fs[i].Message, "\n\r\t") {
-			fs[i].Message = strings.Join(strings.Fields(fs[i].Message), " ")
-		}
-	}
-	slices.SortFunc(fs, Finding.Compare)
-	return slices.Compact(fs)
-}
-
-// WriteText writes one finding per line.
-func WriteText(w io.Writer, fs []Finding) error {
-	for _, f := range fs {
-		if _, err := fmt.Fprintln(w, f.String()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// WriteJSON writes the findings as a JSON array ([] when there are none).
-func WriteJSON(w io.Writer, fs []Finding) error {
-	if fs == nil {
-		fs = []Finding{}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(fs)
-}
-
-// ParseText reads findings in the text form written by WriteText. It is the
-// inverse of WriteText for messages without a newline.
+// ParseText reads findings in their text form (Finding.String, one a
+// line). It is the inverse of String for messages without a newline.
 func ParseText(data string) ([]Finding, error) {
 	var out []Finding
 	for n, line := range strings.Split(data, "\n") {
@@ -295,7 +281,13 @@ func parseFinding(s string) (Finding, error) {
 		if !ok || check == "" || strings.ContainsAny(check, " \t") {
 			return Finding{}, fmt.Errorf("missing check name in %q", s)
 		}
-		return Finding{Path: head[:c1], Line: line, Col: col, Check: check, Message: msg}, nil
+		f := Finding{Path: head[:c1], Line: line, Col: col, Check: check, Message: msg}
+		if strings.HasSuffix(msg, ")") {
+			if i := strings.LastIndex(msg, " (with "); i >= 0 {
+				f.Message, f.Variant = msg[:i], msg[i+len(" (with "):len(msg)-1]
+			}
+		}
+		return f, nil
 	}
 	return Finding{}, fmt.Errorf("not path:line:col: check: message: %q", s)
 }

@@ -20,8 +20,6 @@ import (
 // head, and no ${{ github.event.* }} expanded inside a run: script.
 type workflows struct{}
 
-func init() { register(workflows{}) }
-
 func (workflows) Name() string { return "workflows" }
 
 func (c workflows) Run(ctx context.Context, r *Repo) ([]Finding, error) {

@@ -1,0 +1,290 @@
+package verify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// valuesFiles are a chart's values files as one rendering uses them: the
+// environment file (a values-*.yaml, when the rendering has one) over
+// values.yaml. They answer where a value the chart reads is set.
+type valuesFiles struct {
+	dir     string // the chart's repository path
+	variant string // "values-prod.yaml", or "" for the defaults
+	docs    map[string]ast.Node
+}
+
+// newValuesFiles parses the values files of one rendering with positions.
+// A file that does not parse has no positions (its YAML error is reported
+// where Helm reads it).
+func newValuesFiles(r *Repo, dir, variant string) *valuesFiles {
+	vf := &valuesFiles{dir: dir, variant: variant, docs: map[string]ast.Node{}}
+	for _, name := range vf.order() {
+		src, err := r.Read(path.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		f, err := parser.ParseBytes(src, 0)
+		if err != nil || len(f.Docs) == 0 || f.Docs[0].Body == nil {
+			continue
+		}
+		vf.docs[name] = f.Docs[0].Body
+	}
+	return vf
+}
+
+// order is the files in the order they win: the environment file first.
+func (vf *valuesFiles) order() []string {
+	if vf.variant == "" {
+		return []string{"values.yaml"}
+	}
+	return []string{vf.variant, "values.yaml"}
+}
+
+// A valuePos is where a values file sets a value.
+type valuePos struct {
+	File      string // repository path of the values file
+	Line, Col int    // the key's position
+	ValLine   int    // the value's position (the key's for a map or list)
+	ValCol    int
+}
+
+// find returns where the winning values file sets the value at p (map keys;
+// a list index as its decimal number): the first file, in order, that sets
+// the whole path.
+func (vf *valuesFiles) find(p []string) (valuePos, bool) {
+	for _, name := range vf.order() {
+		if pos, ok := valueNodeAt(vf.docs[name], p); ok {
+			pos.File = path.Join(vf.dir, name)
+			return pos, true
+		}
+	}
+	return valuePos{}, false
+}
+
+// origin picks, among the .Values paths an action reads, the value that
+// wrote a rendered node whose path in its object is rendered: the value at
+// the path itself, or below it when the action wrote a whole map or list
+// (toYaml .Values.resources writes limits.cpu at resources.limits.cpu). A
+// value the environment file sets wins over one only values.yaml sets.
+func (vf *valuesFiles) origin(paths [][]string, rendered []string) (valuePos, bool) {
+	if vf == nil {
+		return valuePos{}, false
+	}
+	var best valuePos
+	found := false
+	for _, p := range paths {
+		if i := slices.Index(p, "*"); i >= 0 {
+			p = p[:i] // a range element: which one is not known
+		}
+		for k := min(len(rendered), 8); k >= 0; k-- {
+			pos, ok := vf.find(append(slices.Clone(p), rendered[len(rendered)-k:]...))
+			if !ok {
+				continue
+			}
+			if vf.variant != "" && pos.File == path.Join(vf.dir, vf.variant) {
+				return pos, true
+			}
+			if !found {
+				best, found = pos, true
+			}
+			break
+		}
+	}
+	return best, found
+}
+
+// valueNodeAt follows p from n through mappings and sequences.
+func valueNodeAt(n ast.Node, p []string) (valuePos, bool) {
+	var at valuePos
+	if n == nil {
+		return at, false
+	}
+	if len(p) == 0 {
+		tk := n.GetToken()
+		if tk == nil {
+			return at, false
+		}
+		return valuePos{Line: tk.Position.Line, Col: tk.Position.Column, ValLine: tk.Position.Line, ValCol: tk.Position.Column}, true
+	}
+	n = unwrap(n)
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		for _, mv := range m.Values {
+			if keyString(mv.Key) == p[0] {
+				return entryAt(mv, p[1:])
+			}
+		}
+	case *ast.MappingValueNode:
+		if keyString(m.Key) == p[0] {
+			return entryAt(m, p[1:])
+		}
+	case *ast.SequenceNode:
+		if i, err := strconv.Atoi(p[0]); err == nil && i >= 0 && i < len(m.Values) {
+			return valueNodeAt(m.Values[i], p[1:])
+		}
+	}
+	return at, false
+}
+
+// entryAt is valueNodeAt below a mapping entry; with nothing left to follow, it
+// is the entry: its key's position and its value's.
+func entryAt(mv *ast.MappingValueNode, rest []string) (valuePos, bool) {
+	if len(rest) > 0 {
+		return valueNodeAt(mv.Value, rest)
+	}
+	kt := mv.Key.GetToken()
+	pos := valuePos{Line: kt.Position.Line, Col: kt.Position.Column, ValLine: kt.Position.Line, ValCol: kt.Position.Column}
+	switch v := unwrap(mv.Value).(type) {
+	case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode, nil:
+	default:
+		if vt := v.GetToken(); vt != nil {
+			pos.ValLine, pos.ValCol = vt.Position.Line, vt.Position.Column
+		}
+	}
+	return pos, true
+}
+
+// unwrap looks through anchors and tags to the node they mark.
+func unwrap(n ast.Node) ast.Node {
+	for range 100 {
+		switch x := n.(type) {
+		case *ast.AnchorNode:
+			n = x.Value
+		case *ast.TagNode:
+			n = x.Value
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// keyString is a mapping key's text, without quotes.
+func keyString(k ast.MapKeyNode) string {
+	switch x := k.(type) {
+	case *ast.StringNode:
+		return x.Value
+	case nil:
+		return ""
+	}
+	if tk := k.GetToken(); tk != nil {
+		return tk.Value
+	}
+	return k.String()
+}
+
+// schemaFindings validates a rendering's coalesced values against the
+// chart's values.schema.json as Helm does (the same library), and reports
+// each failure at the key the user wrote: an unknown key at that key, a
+// missing one at the map that lacks it, a wrong value at the value, each
+// in the values file that sets it.
+func schemaFindings(compile func() (*jsonschema.Schema, error), values map[string]any, vf *valuesFiles) []Finding {
+	schemaFile := path.Join(vf.dir, "values.schema.json")
+	sch, err := compile()
+	if err != nil {
+		return []Finding{{Path: schemaFile, Line: 1, Col: 1, Message: "values.schema.json: " + err.Error()}}
+	}
+	err = sch.Validate(values)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		if err != nil {
+			return []Finding{{Path: schemaFile, Line: 1, Col: 1, Message: "values.schema.json: " + err.Error()}}
+		}
+		return nil
+	}
+	p := message.NewPrinter(language.English)
+	var out []Finding
+	for _, leaf := range schemaLeaves(ve) {
+		loc := leaf.InstanceLocation
+		msg := leaf.ErrorKind.LocalizedString(p)
+		var keys []string
+		if ap, ok := leaf.ErrorKind.(*kind.AdditionalProperties); ok {
+			keys = ap.Properties
+		}
+		if len(keys) == 0 {
+			keys = []string{""}
+		}
+		for _, k := range keys {
+			at, shown := loc, loc
+			text := msg
+			if k != "" {
+				at, shown = append(slices.Clone(loc), k), append(slices.Clone(loc), k)
+				text = "unknown key (values.schema.json allows no other)"
+			}
+			f := Finding{Message: fmt.Sprintf("values: %s: %s", dotted(shown), text)}
+			if pos, ok := vf.find(at); ok {
+				f.Path, f.Line, f.Col = pos.File, pos.Line, pos.Col
+				if k == "" && len(at) > 0 {
+					f.Line, f.Col = pos.ValLine, pos.ValCol
+				}
+			} else {
+				f.Path, f.Line, f.Col = path.Join(vf.dir, vf.order()[0]), 1, 1
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// compileValuesSchema compiles a chart's values.schema.json as Helm does,
+// offline.
+func compileValuesSchema(schemaJSON []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(offlineLoader{})
+	if err := c.AddResource("file:///values.schema.json", doc); err != nil {
+		return nil, err
+	}
+	return c.Compile("file:///values.schema.json")
+}
+
+// schemaLeaves are the failures a validation error is made of: the errors
+// without causes, and a failed oneOf or anyOf as a whole.
+func schemaLeaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	switch e.ErrorKind.(type) {
+	case *kind.OneOf, *kind.AnyOf:
+		// "none of the choices": the branches' own failures say less.
+		return []*jsonschema.ValidationError{e}
+	}
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, schemaLeaves(c)...)
+	}
+	return out
+}
+
+// dotted writes a values path as Helm users write it: image.tag, or
+// "(the values)" for the root.
+func dotted(p []string) string {
+	if len(p) == 0 {
+		return "(the values)"
+	}
+	return strings.Join(p, ".")
+}
+
+// offlineLoader refuses every schema reference outside values.schema.json:
+// verify never reads the network or files outside the repository.
+type offlineLoader struct{}
+
+func (offlineLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("%s: verify reads no schema from outside the chart", url)
+}
