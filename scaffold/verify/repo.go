@@ -13,7 +13,8 @@ import (
 	"sync"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"go.yaml.in/yaml/v3"
+
+	"github.com/paved-dev/paved/scaffold"
 )
 
 // Repo is the repository being verified: its files, read once, and facts
@@ -75,7 +76,7 @@ var DefaultInvariantValues = []string{
 }
 
 // AnswersFile is where paved records a repository's answers.
-const AnswersFile = ".paved-answers.yaml"
+const AnswersFile = scaffold.AnswersFileName
 
 // skipDirs are never descended into: VCS data, vendored and generated trees,
 // and Go's testdata (which by convention holds deliberately broken input).
@@ -116,18 +117,19 @@ func OpenRepo(dir string) (*Repo, error) {
 	slices.Sort(r.Files)
 	r.Config.InvariantValues = DefaultInvariantValues
 	if b, err := r.Read(AnswersFile); err == nil {
-		var af struct {
-			Module  string         `yaml:"module"`
-			Answers map[string]any `yaml:"answers"`
-			Verify  *Config        `yaml:"verify"`
+		// The answers file's format is the engine's: one parser for both.
+		af, err := scaffold.ParseAnswersFile(AnswersFile, b)
+		if err != nil {
+			return nil, err
 		}
-		if err := yaml.Unmarshal(b, &af); err != nil {
-			return nil, fmt.Errorf("%s: %w", AnswersFile, err)
-		}
-		if af.Verify != nil {
-			r.Config.Skip = af.Verify.Skip
-			if af.Verify.InvariantValues != nil {
-				r.Config.InvariantValues = af.Verify.InvariantValues
+		if af.Verify.Kind != 0 {
+			var cfg Config
+			if err := af.Verify.Decode(&cfg); err != nil {
+				return nil, fmt.Errorf("%s: verify: %w", AnswersFile, err)
+			}
+			r.Config.Skip = cfg.Skip
+			if cfg.InvariantValues != nil {
+				r.Config.InvariantValues = cfg.InvariantValues
 			}
 		}
 		if name, ok := af.Answers["Name"].(string); ok {
