@@ -77,7 +77,10 @@ func Zip(ctx context.Context, dir string) ([]byte, error) {
 		if fi.Mode()&0o111 != 0 {
 			mode = 0o755
 		}
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		// Stored, not deflated: compress/flate's output changes between Go
+		// releases, and the zip must be the same bytes whichever Go made it
+		// (CI checks it is fresh).
+		h := &zip.FileHeader{Name: name, Method: zip.Store}
 		h.SetMode(mode)
 		w, err := zw.CreateHeader(h)
 		if err != nil {
