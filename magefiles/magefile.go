@@ -151,8 +151,9 @@ func Install() error {
 	return sh.RunV("go", "install", "./cmd/...")
 }
 
-// golangciLint builds golangci-lint once per version into the user cache, so
-// that CI pays its ten-minute compile only when tools/go.mod changes it.
+// golangciLint builds golangci-lint once per version and Go version into the
+// user cache, so that CI pays its ten-minute compile only when tools/go.mod
+// or the Go version changes.
 func golangciLint() (string, error) {
 	const mod = "github.com/golangci/golangci-lint/v2"
 	data, err := os.ReadFile("tools/go.mod")
@@ -176,7 +177,13 @@ func golangciLint() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(cache, "paved-tools", "golangci-lint-"+version)
+	// golangci-lint type-checks the standard library of the Go that runs it:
+	// one built by an older Go fails on a newer Go's sources.
+	goVersion, err := sh.Output("go", "env", "GOVERSION")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(cache, "paved-tools", "golangci-lint-"+version+"-"+goVersion)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -60,7 +61,8 @@ func TestGolangciNamesFresh(t *testing.T) {
 		if err != nil {
 			t.Skip("no user cache directory")
 		}
-		bin = filepath.Join(cache, "paved-tools", "golangci-lint-"+golangciVersion)
+		// Where go tool mage lint builds it, per Go version.
+		bin = filepath.Join(cache, "paved-tools", "golangci-lint-"+golangciVersion+"-"+runtime.Version())
 	}
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("golangci-lint %s is not built (%s)", golangciVersion, bin)
