@@ -111,8 +111,9 @@ func (tt *TemplateTest) goldenPath(name string) (string, error) {
 // in the cases file's order. An error means the template could not be
 // tested at all (no manifest, a bad one).
 func RunTemplateTest(ctx context.Context, tt *TemplateTest) ([]CaseResult, error) {
-	m, err := ReadManifest(tt.Template.FS)
-	if err != nil {
+	// Read once here to fail early; each case reads its own copy, since a
+	// manifest holds its render's template set and function budget.
+	if _, err := ReadManifest(tt.Template.FS); err != nil {
 		return nil, err
 	}
 	var cases []TestCase
@@ -135,6 +136,11 @@ func RunTemplateTest(ctx context.Context, tt *TemplateTest) ([]CaseResult, error
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			m, err := ReadManifest(tt.Template.FS)
+			if err != nil {
+				results[i] = CaseResult{Case: c, Gates: []GateResult{{Name: "manifest", Err: err}}}
+				return
+			}
 			results[i] = tt.runCase(ctx, m, c)
 		})
 	}
