@@ -312,11 +312,16 @@ func isManifestName(base string) bool {
 	return false
 }
 
+// clientGoKubeVersion is the Kubernetes version of the k8s.io/client-go in
+// go.mod (TestClientGoKubeVersion keeps it so), for builds whose build
+// information lists no dependencies (test binaries before Go 1.27).
+const clientGoKubeVersion = "v1.37.2"
+
 // kubeVersion is the Kubernetes version charts are linted and rendered
 // for: the one of the k8s.io/client-go paved is built with (v0.37.x ->
 // v1.37.x), as Helm's own release builds set it.
 var kubeVersion = sync.OnceValue(func() *common.KubeVersion {
-	v := "v1.37.0"
+	v := clientGoKubeVersion
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
 			if d.Path == "k8s.io/client-go" && strings.HasPrefix(d.Version, "v0.") {
@@ -326,7 +331,7 @@ var kubeVersion = sync.OnceValue(func() *common.KubeVersion {
 	}
 	kv, err := common.ParseKubeVersion(v)
 	if err != nil {
-		kv, _ = common.ParseKubeVersion("v1.37.0")
+		kv, _ = common.ParseKubeVersion(clientGoKubeVersion)
 	}
 	return kv
 })
