@@ -21,9 +21,10 @@ type gate struct {
 	needs string
 }
 
-// gates are ci's checks in the order of its table. They are independent,
-// but for cover, which reads the profile that test writes.
-func gates() []gate {
+// ciGates are ci's checks in the order of its table. They are
+// independent, but for cover, which reads the profile that test writes.
+// The start order runs the longest first, so the run ends soonest.
+func ciGates() ([]gate, []string) {
 	return []gate{
 		{name: "fmt", fn: Fmt},
 		{name: "vet", fn: Vet},
@@ -35,12 +36,22 @@ func gates() []gate {
 		{name: "deps", fn: Deps},
 		{name: "vuln", fn: Vuln},
 		{name: "verify", fn: Verify},
-	}
+	}, []string{"test", "lint", "vuln", "verify", "repro", "vet", "build", "deps", "fmt", "cover"}
 }
 
-// startOrder starts the longest gates first, so the run ends soonest; a gate
-// waits for what it needs, so it comes after it.
-var startOrder = []string{"test", "lint", "vuln", "verify", "repro", "vet", "build", "deps", "fmt", "cover"}
+// prGates are the fast tier that pull requests run: no full lint, repro or
+// vuln, which run once, on main.
+func prGates() ([]gate, []string) {
+	return []gate{
+		{name: "fmt", fn: Fmt},
+		{name: "vet", fn: Vet},
+		{name: "lint:pr", fn: Lint{}.PR},
+		{name: "test", fn: Test},
+		{name: "cover", fn: Cover, needs: "test"},
+		{name: "deps", fn: Deps},
+		{name: "verify", fn: Verify},
+	}, []string{"test", "lint:pr", "verify", "vet", "deps", "fmt", "cover"}
+}
 
 // CI runs every gate (fmt, vet, lint, test, cover, build, repro, deps, vuln,
 // verify), CI_JOBS at a time (default: the number of CPUs, at least 2),
@@ -48,15 +59,29 @@ var startOrder = []string{"test", "lint", "vuln", "verify", "repro", "vet", "bui
 // stops the gates still running, and ends the run, after a table of each
 // gate's result and time, with that failure in one line, its gate first.
 func CI(ctx context.Context) error {
+	all, order := ciGates()
+	return runGates(ctx, "ci", all, order)
+}
+
+// PR runs the fast tier of pull requests the way ci runs its gates: fmt,
+// vet, lint:pr (LINT_BASE=origin/main: new issues only), test, cover, deps
+// and verify.
+func PR(ctx context.Context) error {
+	all, order := prGates()
+	return runGates(ctx, "pr", all, order)
+}
+
+// runGates runs the gates, CI_JOBS at a time, starting them in order, and
+// prints the table.
+func runGates(ctx context.Context, what string, all []gate, order []string) error {
 	jobs := max(2, runtime.NumCPU())
 	if v := os.Getenv("CI_JOBS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return fmt.Errorf("ci: CI_JOBS=%q is not a positive number", v)
+			return fmt.Errorf("%s: CI_JOBS=%q is not a positive number", what, v)
 		}
 		jobs = n
 	}
-	all := gates()
 	byName := make(map[string]int, len(all))
 	for i, g := range all {
 		byName[g.name] = i
@@ -74,11 +99,11 @@ func CI(ctx context.Context) error {
 		failed error
 	)
 	queue := make(chan int, len(all))
-	for _, name := range startOrder {
+	for _, name := range order {
 		queue <- byName[name]
 	}
 	close(queue)
-	fmt.Printf("ci: %d gates, %d at a time (CI_JOBS)\n", len(all), jobs)
+	fmt.Printf("%s: %d gates, %d at a time (CI_JOBS)\n", what, len(all), jobs)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range min(jobs, len(all)) {
