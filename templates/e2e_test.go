@@ -212,12 +212,18 @@ func measureWarmCI(t *testing.T, e e2e, dir string) {
 		if err != nil {
 			t.Fatalf("%s %s failed after a one-line change in internal/app: %v\n%s", name, strings.Join(args, " "), err, out)
 		}
+		if _, table, ok := strings.Cut(out, "\ngate "); ok {
+			t.Logf("its gates:\ngate %s", table)
+		}
 		return took
 	}
 	var ci, test time.Duration
 	for range 2 {
 		ci += timed("go", "tool", "mage", "ci")
 		test += timed("go", "test", "-race", "-count=1", "./...")
+	}
+	if out, err := run(t, dir, e.env, "go", "test", "-count=1", "-tags", "mage", "./magefiles"); err != nil {
+		t.Errorf("the magefiles' own tests failed: %v\n%s", err, out)
 	}
 	t.Logf("after a one-line change in internal/app (mean of 2, paired): go tool mage ci %s, go test -race -count=1 ./... %s: %.2fx (goal: at most 3x)",
 		(ci / 2).Round(100*time.Millisecond), (test / 2).Round(100*time.Millisecond), float64(ci)/float64(test))
