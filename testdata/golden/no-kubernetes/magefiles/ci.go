@@ -23,7 +23,8 @@ type gate struct {
 
 // ciGates are ci's checks in the order of its table. They are
 // independent, but for cover, which reads the profile that test writes.
-// The start order runs the longest first, so the run ends soonest.
+// The start order runs fmt (instant, and the commonest failure) first, then
+// the longest, so the run ends soonest.
 func ciGates() ([]gate, []string) {
 	return []gate{
 		{name: "fmt", fn: Fmt},
@@ -36,7 +37,7 @@ func ciGates() ([]gate, []string) {
 		{name: "deps", fn: Deps},
 		{name: "vuln", fn: Vuln},
 		{name: "verify", fn: Verify},
-	}, []string{"test", "lint", "vuln", "verify", "repro", "vet", "build", "deps", "fmt", "cover"}
+	}, []string{"fmt", "test", "lint", "vuln", "verify", "repro", "vet", "build", "deps", "cover"}
 }
 
 // prGates are the fast tier that pull requests run: no full lint, repro or
@@ -50,7 +51,7 @@ func prGates() ([]gate, []string) {
 		{name: "cover", fn: Cover, needs: "test"},
 		{name: "deps", fn: Deps},
 		{name: "verify", fn: Verify},
-	}, []string{"test", "lint:pr", "verify", "vet", "deps", "fmt", "cover"}
+	}, []string{"fmt", "test", "lint:pr", "verify", "vet", "deps", "cover"}
 }
 
 // CI runs every gate (fmt, vet, lint, test, cover, build, repro, deps, vuln,
