@@ -41,7 +41,7 @@ func repro(ctx context.Context, cold bool) error {
 	if err != nil {
 		return fmt.Errorf("repro: no user cache directory for the build caches: %w", err)
 	}
-	caches := filepath.Join(cacheRoot, "paved-service", "repro", runtime.Version()+"-"+runtime.GOOS+"-"+runtime.GOARCH)
+	caches := filepath.Join(cacheRoot, "paved-service", "repro", runtime.Version()+"-"+goEnv("GOOS", runtime.GOOS)+"-"+goEnv("GOARCH", runtime.GOARCH))
 	out, err := os.MkdirTemp("", "repro-")
 	if err != nil {
 		return fmt.Errorf("repro: %w", err)

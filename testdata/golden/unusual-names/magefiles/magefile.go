@@ -1,8 +1,9 @@
 //go:build mage
 
 // The build of this service. `go tool mage -l` lists the targets; `go tool
-// mage` runs ci, every gate in order. Each target prints the commands it
-// runs and fails with one line saying what failed.
+// mage` runs ci, every gate, independent ones in parallel (ci.go). Each
+// target prints the commands it runs and fails with one line saying what
+// failed, its gate first.
 package main
 
 import (
