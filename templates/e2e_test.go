@@ -172,8 +172,61 @@ func TestEndToEnd(t *testing.T) {
 					t.Errorf("mage ci output lacks %q:\n%s", want, out)
 				}
 			}
+			if c.Name == "defaults" {
+				measureWarmCI(t, e, dir)
+			}
 		})
 	}
+}
+
+// measureWarmCI measures what a developer waits for after a one-line
+// change: `go tool mage ci` against the repository's own `go test -race
+// -count=1 ./...`, paired (a new one-line change in internal/app before
+// each command, twice), and logs both and their ratio (the goal is at most
+// 3). It is a measurement, not a timing test: only a failing command fails
+// the test.
+func measureWarmCI(t *testing.T, e e2e, dir string) {
+	t.Helper()
+	app := filepath.Join(dir, "internal", "app", "app.go")
+	original, err := os.ReadFile(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = "\npackage app\n"
+	if !bytes.Contains(original, []byte(anchor)) {
+		t.Fatalf("%s has no %q line to put a one-line change before", app, strings.TrimSpace(anchor))
+	}
+	edit := 0
+	oneLineChange := func() {
+		edit++
+		line := fmt.Sprintf("\n// One-line change %d, timed by paved's end-to-end test.%s", edit, anchor)
+		if err := os.WriteFile(app, bytes.Replace(original, []byte(anchor), []byte(line), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	timed := func(name string, args ...string) time.Duration {
+		oneLineChange()
+		start := time.Now()
+		out, err := run(t, dir, e.env, name, args...)
+		took := time.Since(start)
+		if err != nil {
+			t.Fatalf("%s %s failed after a one-line change in internal/app: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		if _, table, ok := strings.Cut(out, "\ngate "); ok {
+			t.Logf("its gates:\ngate %s", table)
+		}
+		return took
+	}
+	var ci, test time.Duration
+	for range 2 {
+		ci += timed("go", "tool", "mage", "ci")
+		test += timed("go", "test", "-race", "-count=1", "./...")
+	}
+	if out, err := run(t, dir, e.env, "go", "test", "-count=1", "-tags", "mage", "./magefiles"); err != nil {
+		t.Errorf("the magefiles' own tests failed: %v\n%s", err, out)
+	}
+	t.Logf("after a one-line change in internal/app (mean of 2, paired): go tool mage ci %s, go test -race -count=1 ./... %s: %.2fx (goal: at most 3x)",
+		(ci / 2).Round(100*time.Millisecond), (test / 2).Round(100*time.Millisecond), float64(ci)/float64(test))
 }
 
 // pinnedPaved is the version of paved that tools/paved/go.mod requires.

@@ -17,8 +17,48 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
+
+// outputKey holds the writers of a gate that runs beside others (ci), so
+// its output is printed in one piece when it ends; without it, a target
+// writes to standard output and standard error.
+type outputKey struct{}
+
+type gateOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (g *gateOutput) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(p)
+}
+
+func withOutput(ctx context.Context, w *gateOutput) context.Context {
+	return context.WithValue(ctx, outputKey{}, w)
+}
+
+func outputOf(ctx context.Context) io.Writer {
+	if w, ok := ctx.Value(outputKey{}).(*gateOutput); ok {
+		return w
+	}
+	return os.Stdout
+}
+
+func errorsOf(ctx context.Context) io.Writer {
+	if w, ok := ctx.Value(outputKey{}).(*gateOutput); ok {
+		return w
+	}
+	return os.Stderr
+}
+
+// printf prints to the target's output.
+func printf(ctx context.Context, format string, args ...any) {
+	_, _ = fmt.Fprintf(outputOf(ctx), format, args...)
+}
 
 // run prints and runs a command in the current directory.
 func run(ctx context.Context, name string, args ...string) error {
@@ -29,7 +69,7 @@ func run(ctx context.Context, name string, args ...string) error {
 // its output going to ours.
 func runIn(ctx context.Context, dir string, env []string, name string, args ...string) error {
 	cmd := command(ctx, dir, env, name, args...)
-	cmd.Stdout = os.Stdout
+	cmd.Stdout = outputOf(ctx)
 	return cmd.Run()
 }
 
@@ -57,11 +97,11 @@ func command(ctx context.Context, dir string, env []string, name string, args ..
 			words[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 		}
 	}
-	fmt.Printf("%s$ %s\n", where, strings.Join(words, " "))
+	printf(ctx, "%s$ %s\n", where, strings.Join(words, " "))
 	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // runs this build's own tools, with arguments from this file
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = errorsOf(ctx)
 	return cmd
 }
 
@@ -102,7 +142,7 @@ func offlineVulnDB(ctx context.Context) (string, error) {
 	if _, statErr := os.Stat(filepath.Join(dir, "index", "db.json")); statErr == nil {
 		return dir, nil
 	}
-	fmt.Printf("vuln: building the offline database in %s (once per version)\n", dir)
+	printf(ctx, "vuln: building the offline database in %s (once per version)\n", dir)
 	out, err := output(ctx, "go", "mod", "download", "-json", vulnDBModule+"@"+vulnDBVersion)
 	if err != nil {
 		return "", fmt.Errorf("download %s@%s: %w", vulnDBModule, vulnDBVersion, err)
@@ -127,54 +167,6 @@ func offlineVulnDB(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return dir, nil
-}
-
-// skipInCopy are top-level entries that a build does not need.
-var skipInCopy = map[string]bool{".git": true, binDir: true, "dist": true, coverProfile: true, coverHTML: true}
-
-// copyTree copies the regular files and directories under src to dst.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		if top, _, _ := strings.Cut(filepath.ToSlash(rel), "/"); skipInCopy[top] {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o750)
-		case d.Type().IsRegular():
-			return copyFile(path, target)
-		default:
-			return nil // links and devices are not part of the build
-		}
-	})
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src) //nolint:gosec // copies this repository's own files
-	if err != nil {
-		return err
-	}
-	defer func() { _ = in.Close() }()
-	out, err := os.Create(dst) //nolint:gosec // inside a fresh temporary directory
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		_ = out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // sha256Files is the sha256 of one file, or of the list "sum  name" of several.

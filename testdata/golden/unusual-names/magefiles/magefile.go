@@ -1,8 +1,9 @@
 //go:build mage
 
 // The build of this service. `go tool mage -l` lists the targets; `go tool
-// mage` runs ci, every gate in order. Each target prints the commands it
-// runs and fails with one line saying what failed.
+// mage` runs ci, every gate, independent ones in parallel (ci.go). Each
+// target prints the commands it runs and fails with one line saying what
+// failed, its gate first.
 package main
 
 import (
@@ -39,9 +40,10 @@ const (
 // Default runs every gate.
 var Default = CI
 
-// Aliases: `mage lint` is the full lint.
+// Aliases: `mage lint` is the full lint, `mage repro` the warm repro.
 var Aliases = map[string]any{
-	"lint": Lint.All,
+	"lint":  Lint.All,
+	"repro": Repro.Warm,
 }
 
 // Lint runs golangci-lint (pinned in tools/go.mod).
@@ -141,7 +143,7 @@ func Cover(ctx context.Context) error {
 	if total < minimum {
 		return fmt.Errorf("cover: total coverage %.1f%% is below the %.1f%% minimum (COVER_MIN); see %s", total, minimum, coverHTML)
 	}
-	fmt.Printf("cover: total coverage %.1f%% (minimum %.1f%%); report in %s\n", total, minimum, coverHTML)
+	printf(ctx, "cover: total coverage %.1f%% (minimum %.1f%%); report in %s\n", total, minimum, coverHTML)
 	return nil
 }
 
@@ -156,52 +158,43 @@ func totalCoverage(funcOutput string) (float64, error) {
 	return 0, errors.New("no total line in the coverage report")
 }
 
-// Build builds each command under cmd/ into bin/ with CGO_ENABLED=0,
-// -trimpath and the version and build id stamped in. GOOS and GOARCH are
-// honoured (a cross build is named bin/NAME-GOOS-GOARCH). VERSION, COMMIT,
-// COMMIT_DATE and BUILD_ID override what git says.
+// Build builds each command under cmd/ into bin/ with the flags of the
+// release build (builds[0] of .goreleaser.yaml: CGO_ENABLED=0, -trimpath,
+// the version and commit linked in). GOOS and GOARCH are honoured (a cross
+// build is named bin/NAME-GOOS-GOARCH). VERSION, COMMIT and COMMIT_DATE
+// override what git says.
 func Build(ctx context.Context) error {
-	bins, err := build(ctx, ".", binDir, nil)
+	rb, err := readReleaseBuild(goreleaserConfig)
 	if err != nil {
-		return err
+		return fmt.Errorf("build: %w", err)
 	}
-	for _, b := range bins {
-		fmt.Println("build: wrote", b)
-	}
-	return nil
-}
-
-// build builds every main package under dir/cmd into dir/outDir and returns
-// the paths written.
-func build(ctx context.Context, dir, outDir string, env []string) ([]string, error) {
-	module, err := outputIn(ctx, dir, env, "go", "list", "-m")
+	ldflags, err := rb.ldflags(stamp(ctx).vars())
 	if err != nil {
-		return nil, fmt.Errorf("build: cannot read the module path: %w", err)
+		return fmt.Errorf("build: %w", err)
 	}
-	module = strings.TrimSpace(module)
-	mains, err := outputIn(ctx, dir, env, "go", "list", "-f", "{{if eq .Name \"main\"}}{{.ImportPath}}{{end}}", "./cmd/...")
+	mains, err := output(ctx, "go", "list", "-f", "{{if eq .Name \"main\"}}{{.ImportPath}}{{end}}", "./cmd/...")
 	if err != nil {
-		return nil, fmt.Errorf("build: cannot list the commands: %w", err)
+		return fmt.Errorf("build: cannot list the commands: %w", err)
 	}
-	ldflags := stamp(ctx).ldflags(module)
 	goos, goarch := goEnv("GOOS", runtime.GOOS), goEnv("GOARCH", runtime.GOARCH)
-	env = append([]string{"CGO_ENABLED=0"}, env...)
-	var written []string
+	var written int
 	for pkg := range strings.FieldsSeq(mains) {
 		name := pkg[strings.LastIndex(pkg, "/")+1:]
 		if goos != runtime.GOOS || goarch != runtime.GOARCH {
 			name += "-" + goos + "-" + goarch
 		}
-		out := filepath.Join(outDir, name)
-		if err := runIn(ctx, dir, env, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", out, pkg); err != nil {
-			return nil, fmt.Errorf("build: %s: %w", pkg, err)
+		out := filepath.Join(binDir, name)
+		args := append(append([]string{"build"}, rb.goFlags()...), "-ldflags="+ldflags, "-o", out, pkg)
+		if err := runIn(ctx, "", rb.Env, "go", args...); err != nil {
+			return fmt.Errorf("build: %s: %w", pkg, err)
 		}
-		written = append(written, filepath.Join(dir, out))
+		printf(ctx, "build: wrote %s\n", out)
+		written++
 	}
-	if len(written) == 0 {
-		return nil, errors.New("build: no main package under cmd/")
+	if written == 0 {
+		return errors.New("build: no main package under cmd/")
 	}
-	return written, nil
+	return nil
 }
 
 // stamps is what a build links in.
@@ -233,11 +226,16 @@ func stamp(ctx context.Context) stamps {
 	return s
 }
 
-// ldflags strips the binary and links the stamps into internal/buildinfo.
-func (s stamps) ldflags(module string) string {
-	pkg := module + "/internal/buildinfo."
-	return fmt.Sprintf("-s -w -X %[1]sVersion=%[2]s -X %[1]sCommit=%[3]s -X %[1]sDate=%[4]s -X %[1]sBuildID=%[5]s",
-		pkg, s.version, s.commit, s.date, s.buildID)
+// vars are the stamps as GoReleaser's template variables.
+func (s stamps) vars() map[string]string {
+	short := s.commit
+	if len(short) > 7 {
+		short = short[:7]
+	}
+	return map[string]string{
+		"Version": s.version, "Tag": s.version, "FullCommit": s.commit, "Commit": s.commit,
+		"ShortCommit": short, "CommitDate": s.date,
+	}
 }
 
 func goEnv(key, fallback string) string {
@@ -245,49 +243,6 @@ func goEnv(key, fallback string) string {
 		return v
 	}
 	return fallback
-}
-
-// Repro builds twice, from copies of the source in two directories with two
-// empty build caches, and fails unless the binaries are identical.
-func Repro(ctx context.Context) error {
-	first, err := reproBuild(ctx, 1)
-	if err != nil {
-		return err
-	}
-	second, err := reproBuild(ctx, 2)
-	if err != nil {
-		return err
-	}
-	if first != second {
-		return fmt.Errorf("repro: the two builds differ: sha256 %s (build 1) vs %s (build 2)", first, second)
-	}
-	fmt.Printf("repro: both builds identical, sha256 %s\n", first)
-	return nil
-}
-
-// reproBuild copies the source to a new directory and builds it there with
-// an empty GOCACHE, returning the sha256 of the result.
-func reproBuild(ctx context.Context, n int) (string, error) {
-	tmp, err := os.MkdirTemp("", "repro-")
-	if err != nil {
-		return "", fmt.Errorf("repro: %w", err)
-	}
-	defer func() { _ = os.RemoveAll(tmp) }()
-	src := filepath.Join(tmp, fmt.Sprintf("src%d", n))
-	if cpErr := copyTree(".", src); cpErr != nil {
-		return "", fmt.Errorf("repro: copy the source: %w", cpErr)
-	}
-	fmt.Printf("repro: build %d in %s with an empty GOCACHE\n", n, src)
-	bins, err := build(ctx, src, binDir, []string{"GOCACHE=" + filepath.Join(tmp, "gocache")})
-	if err != nil {
-		return "", fmt.Errorf("repro: %w", err)
-	}
-	sum, err := sha256Files(bins)
-	if err != nil {
-		return "", fmt.Errorf("repro: %w", err)
-	}
-	fmt.Printf("repro: build %d sha256 %s\n", n, sum)
-	return sum, nil
 }
 
 // Deps checks the module cache against go.sum and that go.mod and go.sum
@@ -323,7 +278,7 @@ func Vuln(ctx context.Context) error {
 			return fmt.Errorf("vuln: %w", err)
 		}
 		db = "file://" + filepath.ToSlash(dir)
-		fmt.Printf("vuln: vuln.go.dev unreachable; using the offline database of %s@%s\n", vulnDBModule, vulnDBVersion)
+		printf(ctx, "vuln: vuln.go.dev unreachable; using the offline database of %s@%s\n", vulnDBModule, vulnDBVersion)
 	}
 	args := []string{"tool", toolsModfile, "govulncheck", "-format", "json"}
 	if db != "" {
@@ -338,17 +293,17 @@ func Vuln(ctx context.Context) error {
 		return fmt.Errorf("vuln: %w", err)
 	}
 	for _, v := range append(stdlib, modules...) {
-		fmt.Println("vuln:", v)
+		printf(ctx, "vuln: %s\n", v)
 	}
 	switch {
 	case len(modules) > 0:
 		return fmt.Errorf("vuln: the code calls %d known vulnerabilities in its dependencies; upgrade them (go get MODULE@FIXED)", len(modules))
 	case len(stdlib) > 0 && os.Getenv("VULN_STDLIB") == "warn":
-		fmt.Printf("vuln: WARNING: %d vulnerabilities of the Go standard library (%s) are reachable; install a newer Go\n", len(stdlib), runtime.Version())
+		printf(ctx, "vuln: WARNING: %d vulnerabilities of the Go standard library (%s) are reachable; install a newer Go\n", len(stdlib), runtime.Version())
 	case len(stdlib) > 0:
 		return fmt.Errorf("vuln: the code reaches %d vulnerabilities of the Go standard library in %s; install a newer Go (VULN_STDLIB=warn reports without failing)", len(stdlib), runtime.Version())
 	default:
-		fmt.Println("vuln: no known vulnerability is called")
+		printf(ctx, "vuln: no known vulnerability is called\n")
 	}
 	return nil
 }
@@ -456,7 +411,7 @@ func Docker(ctx context.Context) error {
 		"--build-arg", "COMMIT_DATE="+st.date, "--build-arg", "BUILD_ID="+st.buildID, "-t", tag, "."); err != nil {
 		return fmt.Errorf("docker: build failed: %w", err)
 	}
-	fmt.Println("docker: built", tag)
+	printf(ctx, "docker: built %s\n", tag)
 	return nil
 }
 
@@ -471,64 +426,4 @@ func Release(ctx context.Context) error {
 		return fmt.Errorf("release: goreleaser failed: %w", err)
 	}
 	return nil
-}
-
-// CI runs every gate in order, stops at the first failure and prints a table
-// of each gate's result and time: fmt, vet, lint, test, cover, build, repro,
-// deps, vuln, verify.
-func CI(ctx context.Context) error {
-	gates := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"fmt", Fmt},
-		{"vet", Vet},
-		{"lint", Lint{}.All},
-		{"test", Test},
-		{"cover", Cover},
-		{"build", Build},
-		{"repro", Repro},
-		{"deps", Deps},
-		{"vuln", Vuln},
-		{"verify", Verify},
-	}
-	results := make([]gateResult, 0, len(gates))
-	start := time.Now()
-	var failed error
-	for _, g := range gates {
-		if failed != nil {
-			results = append(results, gateResult{name: g.name, status: "skipped"})
-			continue
-		}
-		fmt.Printf("\n==> %s\n", g.name)
-		t0 := time.Now()
-		err := g.fn(ctx)
-		r := gateResult{name: g.name, status: "ok", took: time.Since(t0)}
-		if err != nil {
-			r.status, failed = "FAILED", err
-		}
-		results = append(results, r)
-	}
-	printTable(results, time.Since(start))
-	if failed != nil {
-		return fmt.Errorf("ci: %w", failed)
-	}
-	return nil
-}
-
-type gateResult struct {
-	name, status string
-	took         time.Duration
-}
-
-func printTable(results []gateResult, total time.Duration) {
-	fmt.Printf("\n%-8s %-8s %9s\n", "gate", "result", "time")
-	for _, r := range results {
-		took := "-"
-		if r.status != "skipped" {
-			took = r.took.Round(100 * time.Millisecond).String()
-		}
-		fmt.Printf("%-8s %-8s %9s\n", r.name, r.status, took)
-	}
-	fmt.Printf("%-8s %-8s %9s\n", "total", "", total.Round(100*time.Millisecond).String())
 }
