@@ -42,7 +42,7 @@ archives:
 		{name: "no builds", yaml: "version: 2\n", wantErr: ":1: no top-level builds"},
 		{name: "second build", yaml: strings.Replace(good, "archives:", "  - id: other\n    main: ./cmd/other\narchives:", 1), wantErr: ":17: a second build entry"},
 		{name: "unmodelled key", yaml: strings.Replace(good, "    flags:", "    gobinary: go1.20\n    flags:", 1), wantErr: ":9: builds[0].gobinary may change the binary"},
-		{name: "block scalar", yaml: strings.Replace(good, "main: ./cmd/svc", "main: |", 1), wantErr: ":4: builds[0].main"},
+		{name: "block scalar", yaml: strings.Replace(good, "main: ./cmd/svc", "main: |", 1), wantErr: ":4: builds[0].main: want one plain or quoted value"},
 		{name: "no main", yaml: strings.Replace(good, "    main: ./cmd/svc\n", "", 1), wantErr: "has no main"},
 	}
 	for _, tt := range tests {

@@ -3,12 +3,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // goreleaserConfig defines the release build; repro and build read its flags.
@@ -72,183 +72,66 @@ var ignoredKeys = map[string]bool{
 	"targets": true, "mod_timestamp": true, "no_unique_dist_dir": true, "skip": true,
 }
 
-// readReleaseBuild reads builds[0] from path. It knows the block style that
-// .goreleaser.yaml is written in (mappings, block and flow sequences of
-// scalars, plain or quoted, comments) and fails, naming the line, on
-// anything else, and on a key of builds[0] that could change the binary
-// but that it does not model, rather than build something GoReleaser
-// would not.
+// readReleaseBuild reads builds[0] from path with a YAML parser, and fails,
+// naming the line, on a second build entry and on a key of builds[0] that
+// could change the binary but that it does not model, rather than build
+// something GoReleaser would not.
 func readReleaseBuild(path string) (releaseBuild, error) {
 	data, err := os.ReadFile(path) //nolint:gosec // this repository's own GoReleaser configuration
 	if err != nil {
 		return releaseBuild{}, fmt.Errorf("the release build flags: %w", err)
 	}
-	lines := strings.Split(string(data), "\n")
+	fail := func(line int, format string, args ...any) (releaseBuild, error) {
+		return releaseBuild{}, fmt.Errorf("%s:%d: %s", path, line, fmt.Sprintf(format, args...))
+	}
+	var cfg struct {
+		Builds []yaml.Node `yaml:"builds"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		return releaseBuild{}, fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case len(cfg.Builds) == 0:
+		return fail(1, "no top-level builds: (want one build entry)")
+	case len(cfg.Builds) > 1:
+		return fail(cfg.Builds[1].Line, "a second build entry: repro and build know one (GoReleaser builds[0])")
+	case cfg.Builds[0].Kind != yaml.MappingNode:
+		return fail(cfg.Builds[0].Line, "builds[0] is not a mapping")
+	}
 	b := releaseBuild{Dir: "."}
 	lists := map[string]*[]string{"env": &b.Env, "flags": &b.Flags, "ldflags": &b.Ldflags, "tags": &b.Tags, "gcflags": &b.Gcflags, "asmflags": &b.Asmflags}
 	scalars := map[string]*string{"main": &b.Main, "binary": &b.Binary, "dir": &b.Dir}
-	fail := func(n int, format string, args ...any) (releaseBuild, error) {
-		return releaseBuild{}, fmt.Errorf("%s:%d: %s", path, n+1, fmt.Sprintf(format, args...))
-	}
-
-	i := 0
-	for i < len(lines) && stripComment(lines[i]) != "builds:" {
-		i++
-	}
-	if i == len(lines) {
-		return fail(0, "no top-level builds: (want one build entry)")
-	}
-	i++
-	itemIndent, keyIndent := -1, -1
-	for ; i < len(lines); i++ {
-		text := stripComment(lines[i])
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		indent := len(text) - len(strings.TrimLeft(text, " "))
-		if indent == 0 {
-			break // the next top-level key
-		}
-		body := text[indent:]
-		if strings.HasPrefix(body, "- ") && (itemIndent < 0 || indent == itemIndent) {
-			if itemIndent >= 0 {
-				return fail(i, "a second build entry: repro and build know one (GoReleaser builds[0])")
+	entry := cfg.Builds[0].Content
+	for i := 0; i+1 < len(entry); i += 2 {
+		key, value := entry[i], entry[i+1]
+		switch k := key.Value; {
+		case ignoredKeys[k]:
+		case scalars[k] != nil:
+			if value.Kind != yaml.ScalarNode || value.Value == "" || value.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+				return fail(value.Line, "builds[0].%s: want one plain or quoted value", k)
 			}
-			itemIndent, keyIndent = indent, indent+2
-			body, indent = body[2:], indent+2
-		}
-		if itemIndent < 0 || indent != keyIndent {
-			return fail(i, "unexpected line in builds[0] (indent %d, want %d)", indent, keyIndent)
-		}
-		key, value, ok := strings.Cut(body, ":")
-		if !ok || strings.ContainsAny(key, " \"'{[") {
-			return fail(i, "want KEY: VALUE in builds[0], got %q", body)
-		}
-		value = strings.TrimSpace(value)
-		// Lines below the key, indented deeper (or block sequence items at
-		// the key's own indent), belong to its value.
-		var nested []int
-		for j := i + 1; j < len(lines); j++ {
-			t := stripComment(lines[j])
-			if strings.TrimSpace(t) == "" {
-				continue
+			*scalars[k] = value.Value
+		case lists[k] != nil:
+			if value.Kind != yaml.SequenceNode {
+				return fail(value.Line, "builds[0].%s: want a sequence", k)
 			}
-			ind := len(t) - len(strings.TrimLeft(t, " "))
-			if ind > keyIndent || (ind == keyIndent && strings.HasPrefix(t[ind:], "- ")) {
-				nested = append(nested, j)
-				i = j
-				continue
+			for _, item := range value.Content {
+				if item.Kind != yaml.ScalarNode {
+					return fail(item.Line, "builds[0].%s: want a sequence of values", k)
+				}
+				*lists[k] = append(*lists[k], item.Value)
 			}
-			break
-		}
-		switch {
-		case ignoredKeys[key]:
-		case scalars[key] != nil:
-			if len(nested) > 0 {
-				return fail(nested[0], "builds[0].%s: want one scalar", key)
-			}
-			s, err := yamlScalar(value)
-			if err != nil {
-				return fail(i, "builds[0].%s: %v", key, err)
-			}
-			*scalars[key] = s
-		case lists[key] != nil:
-			items, err := yamlList(value, nested, lines)
-			if err != nil {
-				return fail(i, "builds[0].%s: %v", key, err)
-			}
-			*lists[key] = items
 		default:
-			return fail(i, "builds[0].%s may change the binary, and magefiles/releasebuild.go does not model it; teach it, so repro builds what GoReleaser builds", key)
+			return fail(key.Line, "builds[0].%s may change the binary, and magefiles/releasebuild.go does not model it; teach it, so repro builds what GoReleaser builds", k)
 		}
 	}
 	switch {
 	case b.Main == "":
-		return fail(0, "builds[0] has no main")
+		return fail(cfg.Builds[0].Line, "builds[0] has no main")
 	case b.Binary == "":
-		return fail(0, "builds[0] has no binary")
+		return fail(cfg.Builds[0].Line, "builds[0] has no binary")
 	case strings.Contains(strings.Join(b.Env, " ")+strings.Join(b.Flags, " "), "{{"):
-		return fail(0, "builds[0].env or flags hold a template; repro fills templates in ldflags only")
+		return fail(cfg.Builds[0].Line, "builds[0].env or flags hold a template; repro fills templates in ldflags only")
 	}
 	return b, nil
-}
-
-// yamlList reads a flow sequence written on the key's line, or the block
-// sequence on the nested lines.
-func yamlList(value string, nested []int, lines []string) ([]string, error) {
-	var items []string
-	if value != "" {
-		if len(nested) > 0 || !strings.HasPrefix(value, "[") || !strings.HasSuffix(value, "]") {
-			return nil, fmt.Errorf("want a sequence, got %q", value)
-		}
-		inner := strings.TrimSpace(value[1 : len(value)-1])
-		if inner == "" {
-			return nil, nil
-		}
-		if strings.ContainsAny(inner, "\"'[]{}") {
-			return nil, errors.New("a flow sequence of quoted or nested values; write it one item a line")
-		}
-		for part := range strings.SplitSeq(inner, ",") {
-			items = append(items, strings.TrimSpace(part))
-		}
-		return items, nil
-	}
-	for _, n := range nested {
-		t := strings.TrimSpace(stripComment(lines[n]))
-		item, ok := strings.CutPrefix(t, "- ")
-		if !ok {
-			return nil, fmt.Errorf("line %d: want a sequence item (- VALUE), got %q", n+1, t)
-		}
-		s, err := yamlScalar(strings.TrimSpace(item))
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n+1, err)
-		}
-		items = append(items, s)
-	}
-	return items, nil
-}
-
-// yamlScalar reads a plain, single- or double-quoted scalar.
-func yamlScalar(v string) (string, error) {
-	switch {
-	case strings.HasPrefix(v, `"`):
-		return strconv.Unquote(v)
-	case strings.HasPrefix(v, "'"):
-		if len(v) < 2 || !strings.HasSuffix(v, "'") {
-			return "", fmt.Errorf("unterminated quoted value %s", v)
-		}
-		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
-	case v == "" || strings.ContainsAny(v[:1], "|>&*!{[%@`"):
-		return "", fmt.Errorf("value %q is not a plain scalar (block scalars, anchors, tags and flow mappings are not read here)", v)
-	}
-	return v, nil
-}
-
-// stripComment drops a # comment that starts a line or follows a space
-// outside quotes, and trailing spaces.
-func stripComment(line string) string {
-	quote := byte(0)
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else if c == '\\' && quote == '"' {
-				i++
-			}
-		case (c == '"' || c == '\'') && startsValue(line[:i]):
-			quote = c
-		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
-			return strings.TrimRight(line[:i], " \t\r")
-		}
-	}
-	return strings.TrimRight(line, " \t\r")
-}
-
-// startsValue says whether a quote after before opens a quoted scalar (and
-// is not an apostrophe inside a plain one).
-func startsValue(before string) bool {
-	t := strings.TrimRight(before, " \t")
-	return t == "" || strings.ContainsAny(t[len(t)-1:], ":-[,")
 }
