@@ -1,15 +1,18 @@
 package scaffold
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -524,32 +527,44 @@ func TestNewKillLoop(t *testing.T) {
 	}
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "repo")
-	// A child process of this test binary runs New; see TestMain. One
-	// run to the end says how long a whole run takes here.
-	child := func() *exec.Cmd {
+	// A child process of this test binary prepares and renders as New
+	// does, says "writing" on stdout, writes the tree with WriteTree and
+	// says how long that took; see TestMain. Kills are aimed inside the
+	// write, however slow the machine is at starting processes.
+	start := func() (*exec.Cmd, *bufio.Reader) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), killLoopEnv+"="+dir)
-		return cmd
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(out)
+		if line, err := r.ReadString('\n'); err != nil || line != "writing\n" {
+			t.Fatalf("child said %q, %v", line, err)
+		}
+		return cmd, r
 	}
-	start := time.Now()
-	if out, err := child().CombinedOutput(); err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
+	cmd, r := start()
+	line, _ := r.ReadString('\n')
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
 	}
-	lastElapsed := time.Since(start)
+	ns, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(line), "wrote "), 10, 64)
+	if err != nil {
+		t.Fatalf("child said %q", line)
+	}
+	write := time.Duration(ns)
 	os.RemoveAll(dir)
 	rng := rand.New(rand.NewPCG(3, 4))
 	leftovers := 0
 	for i := range 30 {
-		cmd := child()
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(rng.Int64N(int64(lastElapsed) + 1)))
+		cmd, _ := start()
+		time.Sleep(time.Duration(rng.Int64N(int64(write) + 1)))
 		_ = cmd.Process.Kill()
-		if err := cmd.Wait(); err == nil {
-			lastElapsed = time.Since(start) // it finished: aim earlier next time
-		}
+		_ = cmd.Wait()
 		if _, err := os.Stat(dir); err == nil {
 			if _, err := os.Stat(filepath.Join(dir, AnswersFileName)); err != nil {
 				t.Fatalf("kill %d: %s exists without its answers file: a partial tree", i, dir)
@@ -563,7 +578,7 @@ func TestNewKillLoop(t *testing.T) {
 			leftovers++
 		}
 		// The next run of the same DIR cleans up after the killed one.
-		if err := runKillLoopNew(dir); err != nil {
+		if err := runKillLoopNew(dir, io.Discard); err != nil {
 			t.Fatalf("kill %d: the next new: %v", i, err)
 		}
 		entries, _ := os.ReadDir(parent)
@@ -572,7 +587,7 @@ func TestNewKillLoop(t *testing.T) {
 		}
 		os.RemoveAll(dir)
 	}
-	t.Logf("%d of 30 kills left a staging directory, each removed by the next new", leftovers)
+	t.Logf("a whole write took %v; %d of 30 kills left a staging directory, each removed by the next new", write, leftovers)
 	if leftovers == 0 {
 		t.Fatal("no kill landed while new was writing: the test proves nothing")
 	}
@@ -585,7 +600,7 @@ const (
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(killLoopEnv); dir != "" {
-		if err := runKillLoopNew(dir); err != nil {
+		if err := runKillLoopNew(dir, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
@@ -594,15 +609,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func runKillLoopNew(dir string) error {
+// runKillLoopNew makes a 400-file repository in dir as New does: prepare,
+// render, then WriteTree, saying on progress when the write starts and how
+// long it took.
+func runKillLoopNew(dir string, progress io.Writer) error {
 	files := fstest.MapFS{}
 	body := []byte(strings.Repeat("kill loop line\n", 2000))
 	for i := range killLoopFiles {
 		files[fmt.Sprintf("d%d/f%d.txt", i%20, i)] = &fstest.MapFile{Data: body}
 	}
 	r := &Resolver{Builtins: Builtins{"big": files}, BuiltinVersion: "v1.0.0"}
-	_, err := New(context.Background(), NewOptions{Module: "example.com/acme/app", Dir: dir, Template: "big", Resolver: r, NoHooks: true})
-	return err
+	ctx := context.Background()
+	plan, err := Prepare(ctx, r, "big", "example.com/acme/app", "v1.0.0", AnswerInput{})
+	if err != nil {
+		return err
+	}
+	tree, err := plan.Render(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(progress, "writing")
+	start := time.Now()
+	if err := WriteTree(ctx, dir, tree); err != nil {
+		return err
+	}
+	fmt.Fprintln(progress, "wrote", time.Since(start).Nanoseconds())
+	return nil
 }
 
 // TestWriteTreeErrorsNameDIR: an error writing the staging directory names
