@@ -533,7 +533,8 @@ func TestNewKillLoop(t *testing.T) {
 	// write, however slow the machine is at starting processes.
 	start := func() (*exec.Cmd, *bufio.Reader) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), killLoopEnv+"="+dir)
+		cmd.Env = append(os.Environ(), killLoopEnv+"=1")
+		cmd.Dir = parent // the child writes ./repo there
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -599,8 +600,8 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(killLoopEnv); dir != "" {
-		if err := runKillLoopNew(dir, os.Stdout); err != nil {
+	if os.Getenv(killLoopEnv) != "" {
+		if err := runKillLoopNew("repo", os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
