@@ -31,6 +31,7 @@ func CI() error {
 		{"lint", Lint},
 		{"test", Test},
 		{"verify", Verify},
+		{"vuln", Vuln},
 		{"repro", Repro},
 	}
 	type result struct {
