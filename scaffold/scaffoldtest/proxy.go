@@ -4,13 +4,13 @@
 package scaffoldtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 
 	"golang.org/x/mod/module"
@@ -39,44 +39,16 @@ func (p *Proxy) URL() string {
 // Add publishes the module in srcDir (which holds its go.mod) as modPath@version.
 func (p *Proxy) Add(t testing.TB, modPath, version, srcDir string) {
 	t.Helper()
-	escPath, err := module.EscapePath(modPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	escVer, err := module.EscapeVersion(version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(p.Dir, filepath.FromSlash(escPath), "@v")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	gomod, err := os.ReadFile(filepath.Join(srcDir, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(name string, data []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(escVer+".mod", gomod)
 	info, _ := json.Marshal(map[string]string{"Version": version, "Time": "2026-01-02T03:04:05Z"})
-	write(escVer+".info", info)
-	zf, err := os.Create(filepath.Join(dir, escVer+".zip"))
-	if err != nil {
+	var zipData bytes.Buffer
+	if err := modzip.CreateFromDir(&zipData, module.Version{Path: modPath, Version: version}, srcDir); err != nil {
 		t.Fatal(err)
 	}
-	if err := modzip.CreateFromDir(zf, module.Version{Path: modPath, Version: version}, srcDir); err != nil {
-		t.Fatal(err)
-	}
-	if err := zf.Close(); err != nil {
-		t.Fatal(err)
-	}
-	list, _ := os.ReadFile(filepath.Join(dir, "list"))
-	if !strings.Contains("\n"+string(list), "\n"+version+"\n") {
-		write("list", append(list, version+"\n"...))
-	}
+	p.publish(t, modPath, version, gomod, info, zipData.Bytes())
 }
 
 // GoEnv returns an environment in which the go command reads modules from
