@@ -153,40 +153,46 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		return out, nil
 	}
 	for _, pr := range ok {
-		var exprs []*yaml.Node
-		collectExprNodes(pr.s.node, &exprs)
-		i := 0
-		for _, g := range pr.rgs.Groups {
-			for _, rl := range g.Rules {
-				var n *yaml.Node
-				if i < len(exprs) {
-					n = exprs[i]
+		pr.eachRule(p, func(rl rulefmt.Rule, expr parser.Expr, at func(offset int) *yaml.Node) {
+			name := cmp.Or(rl.Record, rl.Alert)
+			for _, m := range unexposedMetrics(expr, exposed, recorded, r.Service) {
+				if strings.Contains(m.name, ":") {
+					continue // a recording rule's name: unrecordedReads
 				}
-				i++
-				expr, err := p.ParseExpr(rl.Expr)
-				if err != nil {
-					continue
-				}
-				name := rl.Record
-				if name == "" {
-					name = rl.Alert
-				}
-				for _, m := range unexposedMetrics(expr, exposed, recorded, r.Service) {
-					if strings.Contains(m.name, ":") {
-						continue // a recording rule's name: unrecordedReads
-					}
-					at := n
-					if n != nil {
-						if l, col, ok := exprOffset(n, pr.s, m.offset); ok {
-							at = &yaml.Node{Line: l, Column: col}
-						}
-					}
-					out = append(out, pr.s.finding(c.Name(), at, 0, 0, "rule %q reads %q, which the service does not expose (%s)", name, m.name, exposed.where))
-				}
+				out = append(out, pr.s.finding(c.Name(), at(m.offset), 0, 0, "rule %q reads %q, which the service does not expose (%s)", name, m.name, exposed.where))
 			}
-		}
+		})
 	}
 	return out, nil
+}
+
+// eachRule calls f for every rule of the source whose expression parses,
+// with a function that places an offset of the expression in the file.
+func (pr parsedRules) eachRule(p parser.Parser, f func(rl rulefmt.Rule, expr parser.Expr, at func(offset int) *yaml.Node)) {
+	var exprs []*yaml.Node
+	collectExprNodes(pr.s.node, &exprs)
+	i := 0
+	for _, g := range pr.rgs.Groups {
+		for _, rl := range g.Rules {
+			var n *yaml.Node
+			if i < len(exprs) {
+				n = exprs[i]
+			}
+			i++
+			expr, err := p.ParseExpr(rl.Expr)
+			if err != nil {
+				continue
+			}
+			f(rl, expr, func(offset int) *yaml.Node {
+				if n != nil {
+					if l, col, ok := exprOffset(n, pr.s, offset); ok {
+						return &yaml.Node{Line: l, Column: col}
+					}
+				}
+				return n
+			})
+		}
+	}
 }
 
 // parsedRules are the rule groups of one source that rulefmt accepted.
@@ -205,35 +211,15 @@ func sloChecks(check string, p parser.Parser, sources []parsedRules) []Finding {
 	rules := recordingRules(p, groups)
 	var out []Finding
 	for _, pr := range sources {
-		var exprs []*yaml.Node
-		collectExprNodes(pr.s.node, &exprs)
-		i := 0
-		for _, g := range pr.rgs.Groups {
-			for _, rl := range g.Rules {
-				var n *yaml.Node
-				if i < len(exprs) {
-					n = exprs[i]
-				}
-				i++
-				expr, err := p.ParseExpr(rl.Expr)
-				if err != nil {
-					continue
-				}
-				problems := unrecordedReads(cmp.Or(rl.Alert, rl.Record), expr, rules)
-				if rl.Alert != "" {
-					problems = append(problems, burnRateProblems(rl, expr, rules)...)
-				}
-				for _, pb := range problems {
-					at := n
-					if n != nil {
-						if l, col, ok := exprOffset(n, pr.s, pb.off); ok {
-							at = &yaml.Node{Line: l, Column: col}
-						}
-					}
-					out = append(out, pr.s.finding(check, at, 0, 0, "%s", pb.msg))
-				}
+		pr.eachRule(p, func(rl rulefmt.Rule, expr parser.Expr, at func(offset int) *yaml.Node) {
+			problems := unrecordedReads(cmp.Or(rl.Alert, rl.Record), expr, rules)
+			if rl.Alert != "" {
+				problems = append(problems, burnRateProblems(rl, expr, rules)...)
 			}
-		}
+			for _, pb := range problems {
+				out = append(out, pr.s.finding(check, at(pb.off), 0, 0, "%s", pb.msg))
+			}
+		})
 	}
 	return out
 }
