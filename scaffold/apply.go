@@ -46,6 +46,8 @@ type journalConflict struct {
 	Path   string      `json:"path"`
 	Mode   fs.FileMode `json:"mode"`
 	Stages [3]string   `json:"stages"`
+	// Modes are the stages' modes; zero means Mode.
+	Modes [3]fs.FileMode `json:"modes,omitempty"`
 }
 
 // The staged names paved makes; a journal naming anything else is not paved's.
@@ -127,7 +129,7 @@ func (a *applier) apply(ctx context.Context, w *workTree, changes []Change) (err
 		if c.Action != ActionConflict {
 			continue
 		}
-		jc := journalConflict{Path: c.Path, Mode: c.Mode}
+		jc := journalConflict{Path: c.Path, Mode: c.Mode, Modes: c.StageModes}
 		for s, data := range c.Stages {
 			if data == nil {
 				continue
@@ -395,6 +397,11 @@ func checkJournal(w *workTree, j journal) error {
 		for _, s := range c.Stages {
 			if s != "" && !stageName.MatchString(s) {
 				return fmt.Errorf("stage name %q is not paved's", s)
+			}
+		}
+		for _, m := range append(c.Modes[:], c.Mode) {
+			if m != 0 && m != 0o644 && m != 0o755 && m&^0o777 != fs.ModeSymlink {
+				return fmt.Errorf("%s: mode %v is not one paved writes", c.Path, m)
 			}
 		}
 	}

@@ -396,6 +396,18 @@ func TestUpdateWritesLinksAndTypeChanges(t *testing.T) {
 	if c := res.Conflicts(); len(c) != 1 || c[0] != "mine.txt" {
 		t.Fatalf("conflicts = %v, want mine.txt", c)
 	}
+	// Each stage in the index has its own side's mode: the team's link,
+	// the template's file.
+	stages := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(scaffoldtest.Git(t, dir, "ls-files", "-u", "mine.txt")), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 4 {
+			stages[f[2]] = f[0]
+		}
+	}
+	if stages["1"] != "100644" || stages["2"] != "120000" || stages["3"] != "100644" {
+		t.Fatalf("index stages of mine.txt = %v, want base and theirs 100644, ours 120000", stages)
+	}
 }
 
 // TestUpdateKilledMarksConflicts: after a kill at any operation, the rerun

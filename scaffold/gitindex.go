@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -23,6 +24,17 @@ func checkClean(ctx context.Context, dir string) error {
 	return nil
 }
 
+// indexMode is a file mode as the git index writes it.
+func indexMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "120000"
+	case m&0o111 != 0:
+		return "100755"
+	}
+	return "100644"
+}
+
 // markConflicts records conflicted files as unmerged in the git index
 // (stages 1, 2 and 3), as git merge does, so git status and merge tools
 // see them. The stages' contents are the journal's staged files.
@@ -39,17 +51,11 @@ func markConflicts(ctx context.Context, w *workTree, conflicts []journalConflict
 	for _, c := range conflicts {
 		name := strings.TrimSpace(string(prefix)) + c.Path
 		fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), name)
-		mode := "100644"
-		switch {
-		case c.Mode&fs.ModeSymlink != 0:
-			mode = "120000"
-		case c.Mode&0o111 != 0:
-			mode = "100755"
-		}
 		for stage, staged := range c.Stages {
 			if staged == "" {
 				continue
 			}
+			mode := indexMode(cmp.Or(c.Modes[stage], c.Mode))
 			data, err := w.root.ReadFile(stagedPath(staged))
 			if err != nil {
 				return err

@@ -46,9 +46,11 @@ type Change struct {
 	Data   []byte      // new content; nil for ActionRemove and ActionKeep
 	Mode   fs.FileMode // new mode
 	Old    []byte      // current content, for diffs; nil when absent
-	// Stages hold base, ours and theirs of a conflict, for the git index.
-	Stages [3][]byte
-	Why    string // for a conflict: what could not be merged
+	// Stages hold base, ours and theirs of a conflict, for the git index,
+	// with their modes (a link on one side, a file on another).
+	Stages     [3][]byte
+	StageModes [3]fs.FileMode
+	Why        string // for a conflict: what could not be merged
 	// KeepOurs marks a conflict that leaves the team's copy untouched
 	// (a binary file, a link, a type change): it is only marked in the index.
 	KeepOurs bool
@@ -244,7 +246,7 @@ func mergeFile(ctx context.Context, w *workTree, p string, ours *workFile, base 
 	if inBase {
 		baseData = base.Data
 	}
-	c := &Change{Path: p, Mode: mode, Old: ours.data, Stages: [3][]byte{baseData, ours.data, theirs.Data}}
+	c := &Change{Path: p, Mode: mode, Old: ours.data, Stages: [3][]byte{baseData, ours.data, theirs.Data}, StageModes: [3]fs.FileMode{base.Mode, ours.mode, theirs.Mode}}
 	switch {
 	case ours.mode&fs.ModeSymlink != 0 || theirs.Mode&fs.ModeSymlink != 0 || isBinary(ours.data) || isBinary(theirs.Data):
 		c.Action, c.Data, c.Mode, c.KeepOurs, c.Kind = ActionConflict, ours.data, ours.mode, true, ConflictBinary
