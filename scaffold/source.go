@@ -108,11 +108,11 @@ func ParseSource(spec string, builtins Builtins) (ParsedSource, error) {
 		return ParsedSource{Kind: SourceBuiltin, Name: spec}, nil
 	}
 	if strings.HasPrefix(spec, ".") || filepath.IsAbs(spec) {
+		// DIR@REF: REF may hold slashes (release/1.2, refs/tags/v1); the
+		// split is taken when DIR is a directory and the whole spec is not.
 		dir, ref := spec, ""
-		if i := strings.LastIndexByte(spec, '@'); i > 0 && !strings.Contains(spec[i:], "/") {
-			if fi, err := os.Stat(spec); err != nil || !fi.IsDir() {
-				dir, ref = spec[:i], spec[i+1:]
-			}
+		if i := strings.LastIndexByte(spec, '@'); i > 0 && !dirExists(spec) && dirExists(spec[:i]) {
+			dir, ref = spec[:i], spec[i+1:]
 		}
 		return ParsedSource{Kind: SourceDir, Name: dir, Version: ref}, nil
 	}

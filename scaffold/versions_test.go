@@ -240,6 +240,13 @@ func TestNewFromTemplateStates(t *testing.T) {
 	if _, err := newAt(tr.dir, "--upload-pack=touch"); !errors.Is(err, ErrBadRevision) {
 		t.Errorf("--to an option: %v", err)
 	}
+	// A ref with slashes after DIR@, and an option there, which is refused.
+	if res, err := newAt(tr.dir+"@refs/tags/v1.0.0", ""); err != nil || res.Template.Version != "v1.0.0" {
+		t.Errorf("DIR@refs/tags/v1.0.0: %+v, %v", res, err)
+	}
+	if _, err := newAt(tr.dir+"@--output=/tmp/x", ""); !errors.Is(err, ErrBadRevision) {
+		t.Errorf("DIR@--output=/tmp/x: %v, want ErrBadRevision", err)
+	}
 }
 
 // TestUpdateRefusesMovedVersion: a tag moved (or a template rewritten)
