@@ -25,7 +25,19 @@ func (u *updateRun) recordedRev() string {
 }
 
 func (u *updateRun) openBase(ctx context.Context) error {
-	t, err := u.src.Open(ctx, u.recordedRev())
+	if u.af.Commit == "" && strings.HasSuffix(u.af.Version, "-dirty") {
+		// Made from uncommitted changes: no revision holds that tree.
+		u.baseWhy = fmt.Errorf("%w: %s %s was made from uncommitted changes of the template", ErrVersionUnavailable, u.af.Template, u.af.Version)
+		return nil
+	}
+	var t *Template
+	var err error
+	if u.af.Commit != "" && u.target.Commit == u.af.Commit {
+		copied := *u.target // the same commit: its tree is read once
+		t = &copied
+	} else {
+		t, err = u.src.Open(ctx, u.recordedRev())
+	}
 	if errors.Is(err, ErrVersionUnavailable) {
 		u.baseWhy = err
 		return nil

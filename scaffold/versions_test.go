@@ -417,3 +417,40 @@ func TestUpdateMarksNewQuestions(t *testing.T) {
 		t.Fatalf("new questions = %+v", res.NewQuestions)
 	}
 }
+
+// TestUpdateFromDirtyVersion: a repository made from uncommitted template
+// changes has no commit to read back; update takes the lock's fallback
+// (files the team never touched take the new version), not the clean
+// commit as if it were BASE.
+func TestUpdateFromDirtyVersion(t *testing.T) {
+	tr := newTemplateRepo(t)
+	scaffoldtest.WriteTree(t, tr.dir, map[string]string{"paved.yaml": portManifest, "a.txt": "one\n", "b.txt": "two\n"})
+	scaffoldtest.Git(t, tr.dir, "add", "-A")
+	scaffoldtest.Git(t, tr.dir, "commit", "-qm", "one")
+	scaffoldtest.WriteTree(t, tr.dir, map[string]string{"a.txt": "one, uncommitted\n"})
+	r := &Resolver{Builtins: Builtins{}}
+	dir := filepath.Join(t.TempDir(), "repo")
+	res, err := New(context.Background(), NewOptions{Module: "example.com/x", Dir: dir, Template: tr.dir, Resolver: r})
+	if err != nil || !res.Template.Dirty {
+		t.Fatalf("new: %+v, %v", res, err)
+	}
+	commitDir := func() {
+		scaffoldtest.Git(t, dir, "init", "-q")
+		commitAll(t, dir)
+	}
+	commitDir()
+	// The template commits its change, and changes b.txt too.
+	scaffoldtest.WriteTree(t, tr.dir, map[string]string{"b.txt": "two, later\n"})
+	scaffoldtest.Git(t, tr.dir, "add", "-A")
+	scaffoldtest.Git(t, tr.dir, "commit", "-qm", "two")
+	up, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !up.LockFallback || len(up.Conflicts()) != 0 {
+		t.Fatalf("fallback %v, conflicts %v; want the lock's fallback and no conflict", up.LockFallback, up.Conflicts())
+	}
+	if got := readFile(t, filepath.Join(dir, "b.txt")); got != "two, later\n" {
+		t.Errorf("b.txt = %q", got)
+	}
+}
