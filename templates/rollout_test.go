@@ -7,10 +7,12 @@ package templates_test
 // needs them to.
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -158,6 +160,7 @@ func checkSteps(t *testing.T, ro obj, kinds map[string][]obj, ns string) {
 		t.Errorf("the analysis selects rollouts_pod_template_hash, which no ServiceMonitor copies onto the series (podTargetLabels)")
 	}
 	at := ats[0]
+	checkPageThreshold(t, at, kinds["PrometheusRule"])
 	if args := anySlice(at.get("spec", "args")); len(args) != 1 || obj(args[0].(map[string]any)).str("name") != "canary-hash" {
 		t.Errorf("%s args %v, want [canary-hash]", at.id(), args)
 	}
@@ -181,6 +184,81 @@ func checkSteps(t *testing.T, ro obj, kinds map[string][]obj, ns string) {
 				}) {
 					t.Errorf("%s: %s reads more than the canary's pods", name, vs)
 				}
+			}
+			return nil
+		})
+	}
+}
+
+// checkPageThreshold: out of the box, the analysis fails a canary where
+// the PrometheusRule would page: above the fast burn alert's multiplier
+// over its short window.
+func checkPageThreshold(t *testing.T, at obj, rules []obj) {
+	t.Helper()
+	if len(rules) != 1 {
+		t.Fatalf("%d PrometheusRules", len(rules))
+	}
+	p := parser.NewParser(parser.Options{})
+	pageAt := map[string]float64{} // short window -> multiplier
+	for _, g := range anySlice(rules[0].get("spec", "groups")) {
+		for _, r := range anySlice(obj(g.(map[string]any)).get("rules")) {
+			rule := obj(r.(map[string]any))
+			if rule.str("labels", "severity") != "critical" {
+				continue
+			}
+			expr, err := p.ParseExpr(rule.str("expr"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+				b, ok := n.(*parser.BinaryExpr)
+				if !ok || b.Op != parser.GTR {
+					return nil
+				}
+				vs, _ := b.LHS.(*parser.VectorSelector)
+				mul, _ := b.RHS.(*parser.ParenExpr)
+				if vs == nil || mul == nil {
+					return nil
+				}
+				// (14.4 * (100 - objective) / 100): the leftmost number.
+				e := mul.Expr
+				for {
+					if b, ok := e.(*parser.BinaryExpr); ok {
+						e = b.LHS
+						continue
+					}
+					break
+				}
+				if x, ok := e.(*parser.NumberLiteral); ok {
+					pageAt[strings.TrimPrefix(vs.Name, "slo:sli_error:ratio_rate")] = x.Val
+				}
+				return nil
+			})
+		}
+	}
+	shortest, multiplier := time.Duration(0), 0.0
+	for w, x := range pageAt {
+		d, err := time.ParseDuration(w)
+		if err == nil && (shortest == 0 || d < shortest) {
+			shortest, multiplier = d, x
+		}
+	}
+	if shortest == 0 {
+		t.Fatalf("no page threshold found in the PrometheusRule")
+	}
+	for _, m := range anySlice(at.get("spec", "metrics")) {
+		metric := obj(m.(map[string]any))
+		want := fmt.Sprintf("result[0] > %v", multiplier)
+		if !strings.HasSuffix(metric.str("failureCondition"), want) {
+			t.Errorf("%s failureCondition %q, want it to end %q (the page threshold)", metric.str("name"), metric.str("failureCondition"), want)
+		}
+		expr, err := p.ParseExpr(strings.ReplaceAll(metric.str("provider", "prometheus", "query"), "{{args.canary-hash}}", canaryHash))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+			if ms, ok := n.(*parser.MatrixSelector); ok && ms.Range != shortest {
+				t.Errorf("%s reads %v of series, want the page's short window %v", metric.str("name"), ms.Range, shortest)
 			}
 			return nil
 		})
