@@ -5,10 +5,11 @@ package verify_test
 // A real, throwaway Kubernetes control plane for the apiserver tier: etcd
 // and kube-apiserver (built and cached by tools/kube/kubetools.go) on
 // loopback, with a fresh CA, a bearer token and RBAC, and the Istio, Chaos
-// Mesh and Prometheus Operator CRDs installed. Nothing else runs: no
-// controllers, no kubelet, no ServiceAccount admission (there is no
-// `default` ServiceAccount without the controller manager), so objects are
-// only ever applied with dryRun=All and nothing ever rolls out.
+// Mesh, Prometheus Operator, Argo Rollouts and Argo CD CRDs installed.
+// Nothing else runs: no controllers, no kubelet, no ServiceAccount admission
+// (there is no `default` ServiceAccount without the controller manager), so
+// nothing ever rolls out: the golden and corpus objects are applied with
+// dryRun=All, and what TestAPIServerTraffic installs just sits there.
 
 import (
 	"bufio"

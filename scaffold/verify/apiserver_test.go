@@ -5,8 +5,8 @@
 //	go test -tags apiserver -run APIServer -v ./scaffold/verify/
 //
 // It starts a real kube-apiserver (tools/kube: built once, 10-20 minutes
-// cold, then cached outside the repository), installs the Istio, Chaos Mesh
-// and Prometheus Operator CRDs, and
+// cold, then cached outside the repository), installs the Istio, Chaos Mesh,
+// Prometheus Operator, Argo Rollouts and Argo CD CRDs, and
 //
 //   - Golden: renders the built-in template for each golden case, renders
 //     its chart with the default values and each values file, and applies
