@@ -155,16 +155,37 @@ func testTrafficOwnership(t *testing.T, k *kubeEnv, h *helmRun) {
 		if got := routeTimeouts(t, h.vs(t)); got != "9s,9s" {
 			t.Errorf("route timeouts %s after the upgrade, want 9s,9s", got)
 		}
+	} else {
+		if err == nil || !strings.Contains(err.Error(), "conflict") || !strings.Contains(err.Error(), rolloutsManager) {
+			t.Fatalf("helm upgrade (no --force-conflicts) changing the routes' timeout during a canary: got %v, want a conflict with %s", err, rolloutsManager)
+		}
+		t.Logf("as expected, without --force-conflicts a chart change to the routes conflicts once the controller has written them (the split stays): %v", err)
+		h.expect(t, "after the refused upgrade", next)
+		if got := routeTimeouts(t, h.vs(t)); got != "10s,10s" {
+			t.Errorf("route timeouts %s after a refused upgrade, want 10s,10s", got)
+		}
+	}
+
+	// A rollback (helm rollback, or --rollback-on-failure) is not
+	// rendered: it re-applies the manifest stored for the revision it
+	// returns to, here the install's (100/0, no hashes), so lookup cannot
+	// help. Unforced server-side apply refuses it where the controller has
+	// written since; forced or client-side apply writes the stored split
+	// back, until the controller's next reconcile (which a rollback causes:
+	// it changes the Rollout too).
+	err = h.rollback(1)
+	if h.serverSide && !h.force {
+		if err == nil || !strings.Contains(err.Error(), rolloutsManager) {
+			t.Fatalf("helm rollback to revision 1 during a canary: got %v, want a conflict with %s", err, rolloutsManager)
+		}
+		t.Logf("helm rollback to revision 1 during a canary is refused (the split stays): %v", err)
+		h.expect(t, "after the refused rollback", next)
 		return
 	}
-	if err == nil || !strings.Contains(err.Error(), "conflict") || !strings.Contains(err.Error(), rolloutsManager) {
-		t.Fatalf("helm upgrade (no --force-conflicts) changing the routes' timeout during a canary: got %v, want a conflict with %s", err, rolloutsManager)
+	if err != nil {
+		t.Fatalf("helm rollback to revision 1: %v", err)
 	}
-	t.Logf("as expected, without --force-conflicts a chart change to the routes conflicts once the controller has written them (the split stays): %v", err)
-	h.expect(t, "after the refused upgrade", next)
-	if got := routeTimeouts(t, h.vs(t)); got != "10s,10s" {
-		t.Errorf("route timeouts %s after a refused upgrade, want 10s,10s", got)
-	}
+	h.expect(t, "after a rollback to revision 1 (its stored split)", split{weightsOf(100, 0), map[string]string{}})
 }
 
 // --- Helm, through its Go SDK ---
@@ -256,6 +277,14 @@ func (h *helmRun) upgradeErr(ctx context.Context, tag string, extra map[string]a
 	}
 	_, err = up.RunWithContext(ctx, h.name, ch, vals)
 	return err
+}
+
+func (h *helmRun) rollback(revision int) error {
+	rb := action.NewRollback(h.cfg)
+	rb.Version = revision
+	rb.ServerSideApply, rb.ForceConflicts = "auto", h.force
+	rb.DisableHooks, rb.WaitStrategy, rb.Timeout = true, kube.HookOnlyStrategy, time.Minute
+	return rb.Run(h.name)
 }
 
 func (h *helmRun) get(t *testing.T, gvr schema.GroupVersionResource) *unstructured.Unstructured {
