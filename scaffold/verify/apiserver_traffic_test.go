@@ -166,26 +166,32 @@ func testTrafficOwnership(t *testing.T, k *kubeEnv, h *helmRun) {
 		}
 	}
 
-	// A rollback (helm rollback, or --rollback-on-failure) is not
-	// rendered: it re-applies the manifest stored for the revision it
-	// returns to, here the install's (100/0, no hashes), so lookup cannot
-	// help. Unforced server-side apply refuses it where the controller has
-	// written since; forced or client-side apply writes the stored split
-	// back, until the controller's next reconcile (which a rollback causes:
-	// it changes the Rollout too).
-	err = h.rollback(1)
+	// The analysis fails and the controller aborts the canary: all traffic
+	// back to stable, the canary subset still on the aborted pods' hash.
+	// Then what the deploy workflow does next: `helm rollback` to the
+	// release before the canary (revision 3, rendered once the previous
+	// canary had ended). A rollback is not rendered, so lookup cannot help:
+	// it re-applies the manifest stored for that revision (stable 100,
+	// both subsets on 7c4b8d9f5). Unforced server-side apply refuses it,
+	// since the controller has rewritten the subsets since; forced or
+	// client-side apply writes the stored split back, which here is right
+	// (the rolled-back Rollout runs the stable pods again), and the
+	// controller rewrites what it owns on its next reconcile in any case.
+	aborted := split{weightsOf(100, 0), map[string]string{"stable": "7c4b8d9f5", "canary": "6f9d7c8b4"}}
+	ctl.set(t, aborted)
+	err = h.rollback(3)
 	if h.serverSide && !h.force {
-		if err == nil || !strings.Contains(err.Error(), rolloutsManager) {
-			t.Fatalf("helm rollback to revision 1 during a canary: got %v, want a conflict with %s", err, rolloutsManager)
+		if err == nil || !strings.Contains(err.Error(), rolloutsManager) || !strings.Contains(err.Error(), ".spec.subsets") {
+			t.Fatalf("helm rollback after an aborted canary: got %v, want a conflict with %s on .spec.subsets", err, rolloutsManager)
 		}
-		t.Logf("helm rollback to revision 1 during a canary is refused (the split stays): %v", err)
-		h.expect(t, "after the refused rollback", next)
+		t.Logf("helm rollback (no --force-conflicts) after an aborted canary is refused: %v", err)
+		h.expect(t, "after the refused rollback", aborted)
 		return
 	}
 	if err != nil {
-		t.Fatalf("helm rollback to revision 1: %v", err)
+		t.Fatalf("helm rollback after an aborted canary: %v", err)
 	}
-	h.expect(t, "after a rollback to revision 1 (its stored split)", split{weightsOf(100, 0), map[string]string{}})
+	h.expect(t, "after a rollback to revision 3 (its stored split)", done)
 }
 
 // --- Helm, through its Go SDK ---
