@@ -327,7 +327,7 @@ func (h *helmRun) expectManager(t *testing.T, manager string, fields ...string) 
 		var owns bool
 		for _, mf := range h.get(t, gvr).GetManagedFields() {
 			if mf.Manager == manager && mf.Operation == metav1.ManagedFieldsOperationUpdate && mf.FieldsV1 != nil {
-				owns = strings.Contains(string(mf.FieldsV1.Raw), `"`+fields[i]+`"`)
+				owns = strings.Contains(mf.FieldsV1.GetRawString(), `"`+fields[i]+`"`)
 			}
 		}
 		if !owns {
