@@ -674,9 +674,10 @@ type objectHead struct {
 
 // applyResult is the server's verdict on one object.
 type applyResult struct {
-	Object   string   // Kind/name
-	Err      string   // empty: accepted
-	Warnings []string // e.g. Pod Security "would violate PodSecurity"
+	Object    string   // Kind/name
+	Namespace string   // where it was applied; empty for a cluster-scoped object
+	Err       string   // empty: accepted
+	Warnings  []string // e.g. Pod Security "would violate PodSecurity"
 }
 
 // applyDryRun server-side applies one YAML document with dryRun=All and
@@ -715,6 +716,7 @@ func (k *kubeEnv) applyDryRun(ctx context.Context, ns string, doc []byte) applyR
 		if head.Metadata.Namespace != "" {
 			ns = head.Metadata.Namespace
 		}
+		res.Namespace = ns
 		if err := k.ensureNamespace(ctx, ns); err != nil {
 			res.Err = err.Error()
 			return res
