@@ -329,7 +329,27 @@ func moduleDir(mod, version string, files []string) (string, error) {
 	// What the directory holds: a directory from another zip, or with
 	// other files, is never reused.
 	stamp := sum + "\n" + strings.Join(files, "\n") + "\n"
-	if got, err := os.ReadFile(filepath.Join(dir, ".paved-stamp")); err == nil && string(got) == stamp {
+	fresh := func() bool {
+		got, err := os.ReadFile(filepath.Join(dir, ".paved-stamp"))
+		return err == nil && string(got) == stamp
+	}
+	if fresh() {
+		return dir, nil
+	}
+	// One extractor at a time: another run may be reading the directory
+	// this one would replace.
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(base, ".kubetools-modules.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	if fresh() {
 		return dir, nil
 	}
 	fmt.Fprintf(os.Stderr, "kubetools: %s@%s: %s; reading %d file(s) from its zip\n", mod, version, info.Error, len(files))
