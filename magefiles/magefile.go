@@ -122,13 +122,15 @@ func Verify() error {
 
 // APIServer applies every generated chart and custom resource to a real
 // kube-apiserver (built once per version into the user cache; the first
-// build takes about 20 minutes) and compares its verdicts with paved
-// verify's on the corpus in testdata/apiserver.
+// build takes about 20 minutes), compares its verdicts with paved
+// verify's on the corpus in testdata/apiserver, and installs and upgrades
+// the chart with Helm while playing the Argo Rollouts controller
+// (TestAPIServerTraffic: who owns the canary's weights).
 func APIServer() error {
 	if err := sh.RunV("go", "-C", "tools/kube", "run", "kubetools.go", "binaries"); err != nil {
 		return err
 	}
-	return sh.RunV("go", "test", "-tags", "apiserver", "-run", "^TestAPIServer$", "-count=1", "-timeout", "30m", "-v", "./scaffold/verify/")
+	return sh.RunV("go", "test", "-tags", "apiserver", "-run", "^TestAPIServer(Traffic)?$", "-count=1", "-timeout", "30m", "-v", "./scaffold/verify/")
 }
 
 // Short runs the quick tests only.

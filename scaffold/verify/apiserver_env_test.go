@@ -5,10 +5,11 @@ package verify_test
 // A real, throwaway Kubernetes control plane for the apiserver tier: etcd
 // and kube-apiserver (built and cached by tools/kube/kubetools.go) on
 // loopback, with a fresh CA, a bearer token and RBAC, and the Istio, Chaos
-// Mesh and Prometheus Operator CRDs installed. Nothing else runs: no
-// controllers, no kubelet, no ServiceAccount admission (there is no
-// `default` ServiceAccount without the controller manager), so objects are
-// only ever applied with dryRun=All and nothing ever rolls out.
+// Mesh, Prometheus Operator, Argo Rollouts and Argo CD CRDs installed.
+// Nothing else runs: no controllers, no kubelet, no ServiceAccount admission
+// (there is no `default` ServiceAccount without the controller manager), so
+// nothing ever rolls out: the golden and corpus objects are applied with
+// dryRun=All, and what TestAPIServerTraffic installs just sits there.
 
 import (
 	"bufio"
@@ -673,9 +674,10 @@ type objectHead struct {
 
 // applyResult is the server's verdict on one object.
 type applyResult struct {
-	Object   string   // Kind/name
-	Err      string   // empty: accepted
-	Warnings []string // e.g. Pod Security "would violate PodSecurity"
+	Object    string   // Kind/name
+	Namespace string   // where it was applied; empty for a cluster-scoped object
+	Err       string   // empty: accepted
+	Warnings  []string // e.g. Pod Security "would violate PodSecurity"
 }
 
 // applyDryRun server-side applies one YAML document with dryRun=All and
@@ -714,6 +716,7 @@ func (k *kubeEnv) applyDryRun(ctx context.Context, ns string, doc []byte) applyR
 		if head.Metadata.Namespace != "" {
 			ns = head.Metadata.Namespace
 		}
+		res.Namespace = ns
 		if err := k.ensureNamespace(ctx, ns); err != nil {
 			res.Err = err.Error()
 			return res

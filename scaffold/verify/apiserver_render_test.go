@@ -6,7 +6,7 @@ package verify_test
 // `helm template --kube-version <server's> [-f values-X.yaml]` would render it
 // (with Helm's Go API), once with the default values and once per
 // values-*.yaml beside them, and every plain manifest (Istio, Chaos Mesh,
-// Prometheus Operator resources) outside the charts.
+// Prometheus Operator, Argo CD resources) outside the charts.
 
 import (
 	"context"

@@ -5,8 +5,8 @@
 //	go test -tags apiserver -run APIServer -v ./scaffold/verify/
 //
 // It starts a real kube-apiserver (tools/kube: built once, 10-20 minutes
-// cold, then cached outside the repository), installs the Istio, Chaos Mesh
-// and Prometheus Operator CRDs, and
+// cold, then cached outside the repository), installs the Istio, Chaos Mesh,
+// Prometheus Operator, Argo Rollouts and Argo CD CRDs, and
 //
 //   - Golden: renders the built-in template for each golden case, renders
 //     its chart with the default values and each values file, and applies
@@ -97,10 +97,16 @@ func testGolden(t *testing.T, k *kubeEnv) {
 			if len(docs) == 0 {
 				t.Fatal("no objects rendered")
 			}
-			kinds := map[string]int{}
+			// Kinds by the namespace they went to: the release's, or the
+			// one an object names (Argo CD's Applications: argocd).
+			kinds := map[string]map[string]int{}
 			for _, d := range docs {
 				res := k.applyDryRun(ctx, ns, d.Doc)
-				kinds[strings.SplitN(res.Object, "/", 2)[0]]++
+				at := cmp.Or(res.Namespace, "(cluster)")
+				if kinds[at] == nil {
+					kinds[at] = map[string]int{}
+				}
+				kinds[at][strings.SplitN(res.Object, "/", 2)[0]]++
 				if res.Err != "" {
 					t.Errorf("%s: %s rejected: %s", d.Source, res.Object, res.Err)
 				}
@@ -108,11 +114,15 @@ func testGolden(t *testing.T, k *kubeEnv) {
 					t.Errorf("%s: %s: warning: %s", d.Source, res.Object, w)
 				}
 			}
-			var ks []string
-			for _, kind := range sortedKeysOf(kinds) {
-				ks = append(ks, fmt.Sprintf("%s×%d", kind, kinds[kind]))
+			for _, at := range sortedKeysOf(kinds) {
+				var ks []string
+				n := 0
+				for _, kind := range sortedKeysOf(kinds[at]) {
+					ks = append(ks, fmt.Sprintf("%s×%d", kind, kinds[at][kind]))
+					n += kinds[at][kind]
+				}
+				t.Logf("namespace %s: %d objects applied (dry run): %s", at, n, strings.Join(ks, " "))
 			}
-			t.Logf("namespace %s: %d objects applied (dry run): %s", ns, len(docs), strings.Join(ks, " "))
 			server := "all accepted"
 			if t.Failed() {
 				server = "REJECTED/WARNED"
