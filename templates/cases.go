@@ -23,6 +23,7 @@ var ServiceCases = []Case{
 	{Name: "kubernetes-no-chaos", Module: "github.com/acme/orders", Set: []string{"Chaos=false", "SLOTarget=99.95", "Coverage=90", "License=MIT", "Owners=@acme/orders-team @acme/sre"}},
 	{Name: "unusual-names", Module: "example.com/acme/billing-api-gateway-for-eu2-region/v2",
 		Set: []string{"Name=b2b-billing-api-gateway-for-eu2-region1", "Description=Billing API: \"quoted\" & <escaped>", "Registry=registry.example.com:5000/team-9/apps", "GitHubRepo=acme-9/billing.api", "License=BSD-3-Clause"}},
+	{Name: "argocd", Module: "example.com/acme/shipping", Set: []string{"Delivery=argocd"}},
 }
 
 // RenderCase renders the template directory dir as its embedded zip would
