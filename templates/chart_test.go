@@ -2,8 +2,9 @@ package templates_test
 
 // The service chart's promises, checked on what Helm renders for every
 // case and every values file, in a namespace the chart has never heard of:
-// every object follows the release's namespace, nothing routes to a subset,
-// chaos is paused and staging-only, retries are safe for any method, the
+// every object follows the release's namespace, every subset a route names
+// exists, the canary and its analysis name what the chart renders (see
+// rollout_test.go), chaos is paused and staging-only, retries are safe for any method, the
 // pod's stop sequence fits its grace period, /metrics has its own port
 // everywhere it is named, staging keeps a pod, and the SLIs leave out the
 // probe routes and keep to (and by) the namespace.
@@ -66,15 +67,28 @@ func writeChart(t *testing.T, c templates.Case) string {
 // keyed by path within the chart (templates/x.yaml).
 func helmTemplate(t *testing.T, chartDir, valuesFile, namespace string) map[string]string {
 	t.Helper()
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	vals := map[string]any{}
 	if valuesFile != "" {
+		var err error
 		if vals, err = common.ReadValuesFile(filepath.Join(chartDir, valuesFile)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	files, err := helmRender(t, chartDir, vals, namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// helmRender is helmTemplate with the user's values given (as -f and
+// --set would give them), returning the chart's own refusals (schema,
+// `fail`) as an error.
+func helmRender(t *testing.T, chartDir string, vals map[string]any, namespace string) (map[string]string, error) {
+	t.Helper()
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	cvals, err := chartutil.CoalesceValues(ch, vals)
 	if err != nil {
@@ -83,18 +97,18 @@ func helmTemplate(t *testing.T, chartDir, valuesFile, namespace string) map[stri
 	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals,
 		common.ReleaseOptions{Name: ch.Name(), Namespace: namespace, Revision: 1, IsInstall: true}, common.DefaultCapabilities.Copy(), false)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var e engine.Engine
 	files, err := e.RenderWithContext(t.Context(), ch, rv)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := map[string]string{}
 	for k, v := range files {
 		out[strings.TrimPrefix(k, ch.Name()+"/")] = v
 	}
-	return out
+	return out, nil
 }
 
 // obj is one rendered object, decoded loosely.
@@ -164,6 +178,7 @@ func TestChartPromises(t *testing.T) {
 				}
 				checkChaos(t, kinds, ns, chaosAnswer && variant == "values-staging.yaml")
 				checkRouting(t, kinds)
+				checkRollout(t, kinds, ns)
 				checkPod(t, kinds, variant)
 				checkMetricsPort(t, kinds)
 				checkSLIs(t, kinds, ns)
@@ -213,13 +228,19 @@ func checkChaos(t *testing.T, kinds map[string][]obj, ns string, want bool) {
 func checkRouting(t *testing.T, kinds map[string][]obj) {
 	t.Helper()
 	safe := []string{"connect-failure", "refused-stream"}
+	var subsets []string
+	for _, dr := range kinds["DestinationRule"] {
+		for _, sub := range anySlice(dr.get("spec", "subsets")) {
+			subsets = append(subsets, obj(sub.(map[string]any)).str("name"))
+		}
+	}
 	for _, vs := range kinds["VirtualService"] {
 		routes, _ := vs.get("spec", "http").([]any)
 		for _, r := range routes {
 			route := obj(r.(map[string]any))
 			for _, d := range route.get("route").([]any) {
-				if sub := obj(d.(map[string]any)).str("destination", "subset"); sub != "" {
-					t.Errorf("%s route %q: subset %q (nothing deploys subsets)", vs.id(), route.str("name"), sub)
+				if sub := obj(d.(map[string]any)).str("destination", "subset"); sub != "" && !slices.Contains(subsets, sub) {
+					t.Errorf("%s route %q: subset %q, which no DestinationRule defines (%v)", vs.id(), route.str("name"), sub, subsets)
 				}
 			}
 			if idempotentOnly(route.get("match")) {
@@ -255,11 +276,11 @@ func idempotentOnly(match any) bool {
 
 func checkPod(t *testing.T, kinds map[string][]obj, variant string) {
 	t.Helper()
-	deps := kinds["Deployment"]
-	if len(deps) != 1 {
-		t.Fatalf("%d Deployments, want 1", len(deps))
+	ros := kinds["Rollout"]
+	if len(ros) != 1 || len(kinds["Deployment"]) > 0 {
+		t.Fatalf("%d Rollouts and %d Deployments, want the Rollout alone", len(ros), len(kinds["Deployment"]))
 	}
-	d := deps[0]
+	d := ros[0]
 	env := containerEnv(d)
 	seconds := func(name string) float64 {
 		v, err := time.ParseDuration(env[name])
@@ -306,23 +327,16 @@ func checkPod(t *testing.T, kinds map[string][]obj, variant string) {
 			t.Errorf("staging: PDB maxUnavailable %v of %d pods keeps none", pdbs[0].get("spec", "maxUnavailable"), minPods)
 		}
 	}
-	// The readiness Job works beside an Istio sidecar: it starts after it
-	// and stops it when done.
+	// The analysis replaced the readiness Job, which never finished beside
+	// a classic sidecar.
 	for _, j := range kinds["Job"] {
-		ann := j.str("spec", "template", "metadata", "annotations", "proxy.istio.io/config")
-		script := strings.Join(anyStrings(obj(firstContainer(j)).get("command")), " ")
-		if !strings.Contains(ann, `"holdApplicationUntilProxyStarts":true`) || !strings.Contains(script, "/quitquitquit") {
-			t.Errorf("%s: no holdApplicationUntilProxyStarts (%q) or no quitquitquit: it never finishes beside a classic sidecar", j.id(), ann)
-		}
-		if j.str("spec", "template", "metadata", "annotations", "sidecar.istio.io/inject") == "false" {
-			t.Errorf("%s: a Job without a sidecar is refused under STRICT mutual TLS", j.id())
-		}
+		t.Errorf("%s: the chart runs no Job (the canary's analysis judges a release)", j.id())
 	}
 }
 
 func checkMetricsPort(t *testing.T, kinds map[string][]obj) {
 	t.Helper()
-	d := kinds["Deployment"][0]
+	d := kinds["Rollout"][0]
 	c := obj(firstContainer(d))
 	ports := map[string]int{}
 	for _, p := range c.get("ports").([]any) {
