@@ -141,7 +141,7 @@ func checkArgoCD(t *testing.T, c templates.Case, out map[string]string, name, re
 		}
 		appNamespaces[env.namespace] = true
 		opts := anyStrings(app.get("spec", "syncPolicy", "syncOptions"))
-		for _, want := range []string{"RespectIgnoreDifferences=true", "CreateNamespace=true"} {
+		for _, want := range []string{"RespectIgnoreDifferences=true", "ApplyOutOfSyncOnly=true", "CreateNamespace=true"} {
 			if !slices.Contains(opts, want) {
 				t.Errorf("%ssyncOptions %q lack %s", where, opts, want)
 			}
