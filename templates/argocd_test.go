@@ -11,7 +11,10 @@ package templates_test
 import (
 	"archive/zip"
 	"bytes"
+	"os"
 	"path"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -167,8 +170,9 @@ func checkArgoCD(t *testing.T, c templates.Case, out map[string]string, name, re
 	if !slices.Equal(namespaces, sortedKeys(appNamespaces)) {
 		t.Errorf("AppProject lets Argo CD create namespaces %q, the Applications use %q", namespaces, sortedKeys(appNamespaces))
 	}
-	checkGitOpsWorkflow(t, out[".github/workflows/deploy.yml"], chartDir)
+	edits := checkGitOpsWorkflow(t, out[".github/workflows/deploy.yml"], chartDir)
 	t.Run("kinds", func(t *testing.T) { checkWhitelist(t, c, proj, chaos) })
+	t.Run("bumped values", func(t *testing.T) { checkBumpedValues(t, c, name, edits) })
 }
 
 // checkWhitelist: the AppProject's namespaced kinds are exactly the kinds
@@ -205,9 +209,13 @@ func checkWhitelist(t *testing.T, c templates.Case, proj obj, chaos bool) {
 	}
 }
 
+// yqSet is one `.a.b = strenv(VAR)` of the deploy workflow's yq edit.
+var yqSet = regexp.MustCompile(`\.([A-Za-z][A-Za-z.]*) = strenv\(([A-Z_]+)\)`)
+
 // checkGitOpsWorkflow: the deploy workflow's jobs write the branches and
-// values files the Applications read, and run no Helm.
-func checkGitOpsWorkflow(t *testing.T, text, chartDir string) {
+// values files the Applications read, and run no Helm. It returns the
+// values the commit step sets (dotted path to environment variable).
+func checkGitOpsWorkflow(t *testing.T, text, chartDir string) map[string]string {
 	t.Helper()
 	var wf struct {
 		Env  map[string]string `yaml:"env"`
@@ -224,6 +232,7 @@ func checkGitOpsWorkflow(t *testing.T, text, chartDir string) {
 	if err := yaml.Unmarshal([]byte(text), &wf); err != nil {
 		t.Fatalf("deploy.yml: %v", err)
 	}
+	edits := map[string]string{}
 	if wf.Env["CHART"] != chartDir {
 		t.Errorf("deploy.yml: CHART is %q, want %s", wf.Env["CHART"], chartDir)
 	}
@@ -240,10 +249,81 @@ func checkGitOpsWorkflow(t *testing.T, text, chartDir string) {
 			}
 			if s.Env["BRANCH"] == want[0] && s.Env["VALUES_FILE"] == want[1] && strings.Contains(s.Run, `git push origin "$commit:refs/heads/$BRANCH"`) {
 				pushes = true
+				for _, m := range yqSet.FindAllStringSubmatch(s.Run, -1) {
+					edits[m[1]] = m[2]
+				}
 			}
 		}
 		if !pushes {
 			t.Errorf("deploy.yml: job %s has no step that commits %s to %s", job, want[1], want[0])
+		}
+	}
+	return edits
+}
+
+// checkBumpedValues applies the deploy workflow's edit to each values file
+// and renders the chart with it, as Argo CD would: the schema takes the
+// values, the Rollout runs the verified image by digest, and its pods say
+// which build and deployment they are.
+func checkBumpedValues(t *testing.T, c templates.Case, name string, edits map[string]string) {
+	t.Helper()
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	env := map[string]string{"DIGEST": digest, "TAG": "1.2.3", "BUILD_ID": "0123456789abcdef0123456789abcdef01234567", "DEPLOYMENT_ID": "4711-1"}
+	for _, want := range []string{"image.digest", "image.tag", "buildId", "deploymentId"} {
+		if _, ok := edits[want]; !ok {
+			t.Errorf("deploy.yml's commit step does not set %s (it sets %v)", want, edits)
+		}
+	}
+	chart := writeChart(t, c)
+	for _, values := range []string{"values-staging.yaml", "values-prod.yaml"} {
+		data, err := os.ReadFile(filepath.Join(chart, values))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(data, &m); err != nil {
+			t.Fatalf("%s: %v", values, err)
+		}
+		if m == nil {
+			m = map[string]any{}
+		}
+		for path, v := range edits {
+			keys := strings.Split(path, ".")
+			at := m
+			for _, k := range keys[:len(keys)-1] {
+				next, ok := at[k].(map[string]any)
+				if !ok {
+					next = map[string]any{}
+					at[k] = next
+				}
+				at = next
+			}
+			at[keys[len(keys)-1]] = env[v]
+		}
+		bumped, err := yaml.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(chart, "bumped-"+values), bumped, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var rollout obj
+		for _, o := range renderedObjects(t, helmTemplate(t, chart, "bumped-"+values, name)) {
+			if o.str("kind") == "Rollout" {
+				rollout = o
+			}
+		}
+		if rollout == nil {
+			t.Fatalf("%s, bumped: the chart renders no Rollout", values)
+		}
+		if img, _ := firstContainer(rollout)["image"].(string); !strings.HasSuffix(img, "@"+digest) {
+			t.Errorf("%s, bumped: the Rollout runs %s, not the digest %s", values, img, digest)
+		}
+		got := containerEnv(rollout)
+		for k, want := range map[string]string{"BUILD_ID": env["BUILD_ID"], "DEPLOYMENT_ID": env["DEPLOYMENT_ID"]} {
+			if got[k] != want {
+				t.Errorf("%s, bumped: %s=%q, want %q", values, k, got[k], want)
+			}
 		}
 	}
 }
