@@ -196,11 +196,6 @@ func checkWhitelist(t *testing.T, c templates.Case, proj obj, chaos bool) {
 			kinds[group+"/"+o.str("kind")] = true
 		}
 	}
-	if kinds["apps/Deployment"] {
-		// The chart of issue 15's helper "rollout" renders a Rollout in its
-		// place; the whitelist is written for that chart.
-		t.Skip("the chart still renders a Deployment, not the Rollout the AppProject is written for")
-	}
 	if got := sortedKeys(kinds); !slices.Equal(allowed, got) {
 		t.Errorf("AppProject namespaceResourceWhitelist %q, the chart renders %q", allowed, got)
 	}
