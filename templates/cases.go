@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"strings"
 
 	"github.com/paved-dev/paved/scaffold"
 )
@@ -13,6 +14,21 @@ type Case struct {
 	Name   string
 	Module string
 	Set    []string // KEY=VALUE answers; the rest take their defaults
+	// SameCode names a case whose rendered files this one shares but for
+	// those only the verify gate reads (VerifyOnly): the end-to-end test
+	// runs only that gate.
+	SameCode string
+}
+
+// VerifyOnly reports whether a rendered path is read by no gate of a
+// generated repository's `mage ci` but verify: the deployment manifests,
+// the workflows, paved's answers and lock, and the README.
+func VerifyOnly(path string) bool {
+	switch path {
+	case "README.md", scaffold.AnswersFileName, scaffold.LockFileName:
+		return true
+	}
+	return strings.HasPrefix(path, "deploy/") || strings.HasPrefix(path, ".github/workflows/")
 }
 
 // ServiceCases cover every question and every conditional file of the
@@ -23,6 +39,8 @@ var ServiceCases = []Case{
 	{Name: "kubernetes-no-chaos", Module: "github.com/acme/orders", Set: []string{"Chaos=false", "SLOTarget=99.95", "Coverage=90", "License=MIT", "Owners=@acme/orders-team @acme/sre"}},
 	{Name: "unusual-names", Module: "example.com/acme/billing-api-gateway-for-eu2-region/v2",
 		Set: []string{"Name=b2b-billing-api-gateway-for-eu2-region1", "Description=Billing API: \"quoted\" & <escaped>", "Registry=registry.example.com:5000/team-9/apps", "GitHubRepo=acme-9/billing.api", "License=BSD-3-Clause"}},
+	// The defaults but Delivery: the same module, so the same code.
+	{Name: "argocd", Module: "example.com/acme/payments", Set: []string{"Delivery=argocd"}, SameCode: "defaults"},
 }
 
 // RenderCase renders the template directory dir as its embedded zip would

@@ -119,3 +119,50 @@ func TestGoldenDirOutsideTemplate(t *testing.T) {
 		t.Errorf("golden trees in %s, want %s", tt.GoldenDir, abs)
 	}
 }
+
+// TestSameCodeCases: a case with SameCode renders the same files as the
+// case it names, but for those only verify reads, so the end-to-end test
+// may run only its verify gate.
+func TestSameCodeCases(t *testing.T) {
+	byName := map[string]templates.Case{}
+	for _, c := range templates.ServiceCases {
+		byName[c.Name] = c
+	}
+	render := func(c templates.Case) map[string]string {
+		_, files, err := templates.RenderCase(t.Context(), "service", "service", c, "v0.0.0-golden")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, f := range files {
+			if !templates.VerifyOnly(f.Path) {
+				out[f.Path] = string(f.Data)
+			}
+		}
+		return out
+	}
+	for _, c := range templates.ServiceCases {
+		if c.SameCode == "" {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			other, ok := byName[c.SameCode]
+			if !ok || other.SameCode != "" {
+				t.Fatalf("SameCode %q: no such case that runs every gate", c.SameCode)
+			}
+			got, want := render(c), render(other)
+			for p, data := range want {
+				if g, ok := got[p]; !ok {
+					t.Errorf("%s renders %s, %s does not", other.Name, p, c.Name)
+				} else if g != data {
+					t.Errorf("%s differs between %s and %s, and gates other than verify read it", p, c.Name, other.Name)
+				}
+			}
+			for p := range got {
+				if _, ok := want[p]; !ok {
+					t.Errorf("%s renders %s, %s does not", c.Name, p, other.Name)
+				}
+			}
+		})
+	}
+}
