@@ -164,6 +164,12 @@ func (g gitRepo) prefix(ctx context.Context) (string, error) {
 	return strings.TrimSuffix(strings.TrimSpace(string(out)), "/"), nil
 }
 
+// hasTree reports whether commit has a directory at dir (repository-relative).
+func (g gitRepo) hasTree(ctx context.Context, commit, dir string) bool {
+	out, err := g.run(ctx, nil, "cat-file", "-t", "--end-of-options", commit+":"+dir)
+	return err == nil && strings.TrimSpace(string(out)) == "tree"
+}
+
 // readTree reads the tree of commit below dir (repository-relative, "" for
 // the top) into memory, as raw objects: attributes and filters play no part.
 // Files over the limits are refused before they are read.
@@ -172,7 +178,10 @@ func (g gitRepo) readTree(ctx context.Context, commit, dir string, lim ReadLimit
 	if dir != "" {
 		treeish += ":" + dir
 	}
-	out, err := g.run(ctx, nil, "ls-tree", "-r", "-z", "-l", "--end-of-options", treeish)
+	// --full-tree: run in a subdirectory, ls-tree would list only the
+	// entries of treeish whose path starts with that subdirectory, so a
+	// template kept below a repository's top read as empty.
+	out, err := g.run(ctx, nil, "ls-tree", "--full-tree", "-r", "-z", "-l", "--end-of-options", treeish)
 	if err != nil {
 		return nil, err
 	}

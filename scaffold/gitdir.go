@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,9 +99,18 @@ func (s *gitDirSource) Open(ctx context.Context, version string) (*Template, err
 	if err != nil {
 		return nil, err
 	}
+	// A directory with files on disk but none in the commit is a template
+	// added since (or never committed): rendering nothing would be wrong.
+	noFiles := fmt.Errorf("template %s at %s: the commit has no files in this directory (commit the template, or tag a commit that has it)", s.dir, name)
+	if prefix != "" && !s.git.hasTree(ctx, commit, prefix) {
+		return nil, noFiles
+	}
 	fsys, err := s.git.readTree(ctx, commit, prefix, s.limits)
 	if err != nil {
 		return nil, fmt.Errorf("template %s at %s: %w", s.dir, name, err)
+	}
+	if entries, _ := fs.ReadDir(fsys, "."); len(entries) == 0 {
+		return nil, noFiles
 	}
 	return &Template{FS: fsys, Source: s.dir, Version: name, Commit: commit}, nil
 }

@@ -454,3 +454,50 @@ func TestUpdateFromDirtyVersion(t *testing.T) {
 		t.Errorf("b.txt = %q", got)
 	}
 }
+
+// TestNewFromTemplateInSubdirectory: a template kept below the top of a git
+// repository (templates/service) is read from the commit at its own path,
+// clean and tagged, clean and untagged, and at a named version; a directory
+// the commit does not have yet is refused, not rendered as nothing.
+func TestNewFromTemplateInSubdirectory(t *testing.T) {
+	ctx := context.Background()
+	r := &Resolver{Builtins: Builtins{}}
+	repo := newTemplateRepo(t)
+	sub := filepath.Join(repo.dir, "templates", "svc")
+	scaffoldtest.WriteTree(t, repo.dir, map[string]string{
+		"README.md":                  "the repository, not the template\n",
+		"templates/svc/paved.yaml":   portManifest,
+		"templates/svc/a.txt":        "one\n",
+		"templates/svc/deep/b.txt":   "bee\n",
+		"templates/other/paved.yaml": portManifest,
+	})
+	scaffoldtest.Git(t, repo.dir, "add", "-A")
+	scaffoldtest.Git(t, repo.dir, "commit", "-qm", "one")
+	check := func(name, spec, to, wantVersion string) {
+		t.Helper()
+		res, err := New(ctx, NewOptions{Module: "example.com/x", Dir: filepath.Join(t.TempDir(), "repo"), Template: spec, To: to, Resolver: r})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if wantVersion != "" && res.Template.Version != wantVersion {
+			t.Errorf("%s: version %q, want %q", name, res.Template.Version, wantVersion)
+		}
+		if got := readFile(t, filepath.Join(res.Dir, "deep", "b.txt")); got != "bee\n" {
+			t.Errorf("%s: deep/b.txt = %q", name, got)
+		}
+		if _, err := os.Stat(filepath.Join(res.Dir, "README.md")); err == nil {
+			t.Errorf("%s: the repository's top was rendered", name)
+		}
+	}
+	check("untagged", sub, "", "")
+	scaffoldtest.Git(t, repo.dir, "tag", "v1.0.0")
+	check("tagged", sub, "", "v1.0.0")
+	check("at a version", sub+"@v1.0.0", "", "v1.0.0")
+
+	later := filepath.Join(repo.dir, "templates", "later")
+	scaffoldtest.WriteTree(t, later, map[string]string{"paved.yaml": portManifest})
+	_, err := New(ctx, NewOptions{Module: "example.com/x", Dir: filepath.Join(t.TempDir(), "repo"), Template: later, Resolver: r})
+	if err == nil || !strings.Contains(err.Error(), "the commit has no files in this directory") {
+		t.Errorf("a directory not in the newest tag: %v, want a refusal", err)
+	}
+}
