@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -146,29 +147,100 @@ func writeInto(ctx context.Context, dir string, files []File) (err error) {
 	return nil
 }
 
-// writeFiles writes the files into the directory tmp through an os.Root.
+// writeFiles writes the files into the directory tmp through os.Roots.
+// Each directory is created and opened once, as a Root of its own below
+// tmp's, and its files are written through it: a path given to a Root is
+// resolved one directory at a time, so writing and then chmodding
+// "a/b/c/f" through tmp's Root alone costs eight openat and close calls
+// besides the file's own; through a's, b's and c's Roots, opened once for
+// all their files, a file costs its openat, write, fchmod and close.
 func writeFiles(ctx context.Context, tmp string, files []File) error {
 	root, err := os.OpenRoot(tmp)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	made := map[string]bool{".": true} // directories created so far
-	for _, f := range files {
+	// The files of one directory are contiguous in path order, so an open
+	// directory is done with once a file outside it comes: only the
+	// directories leading to the current file are open at a time.
+	order := make([]*File, len(files))
+	for i := range files {
+		order[i] = &files[i]
+	}
+	slices.SortFunc(order, func(a, b *File) int { return strings.Compare(a.Path, b.Path) })
+	dirs := dirStack{{path: ".", root: root}}
+	defer dirs.closeAll()
+	for _, f := range order {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if dir := path.Dir(f.Path); !made[dir] {
-			if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
-				return fmt.Errorf("writing %s: %w", f.Path, err)
-			}
-			made[dir] = true
+		dir, err := dirs.enter(path.Dir(f.Path))
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
-		if err := writeFile(root, f); err != nil {
+		if err := writeFile(dir, path.Base(f.Path), f); err != nil {
 			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
 	}
 	return nil
+}
+
+// dirStack holds the open directories from the tree's root (first) down
+// to the directory of the file being written.
+type dirStack []openDir
+
+type openDir struct {
+	path string // slash-separated, "." for the tree's root
+	root *os.Root
+}
+
+// enter returns the open directory dir, closing the open directories that
+// do not contain it and creating those it lacks below the deepest one that
+// does.
+func (s *dirStack) enter(dir string) (*os.Root, error) {
+	for len(*s) > 1 && !within(dir, (*s)[len(*s)-1].path) {
+		s.pop()
+	}
+	top := (*s)[len(*s)-1]
+	if top.path == dir {
+		return top.root, nil
+	}
+	rest := dir
+	if top.path != "." {
+		rest = strings.TrimPrefix(dir, top.path+"/")
+	}
+	for name := range strings.SplitSeq(rest, "/") {
+		parent := (*s)[len(*s)-1]
+		// The staging directory was empty and each directory is made
+		// once, so anything already there (a file or link of the tree
+		// where a directory should be) is an error, never followed.
+		if err := parent.root.Mkdir(name, 0o755); err != nil {
+			return nil, err
+		}
+		sub, err := parent.root.OpenRoot(name)
+		if err != nil {
+			return nil, err
+		}
+		*s = append(*s, openDir{path: path.Join(parent.path, name), root: sub})
+	}
+	return (*s)[len(*s)-1].root, nil
+}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool {
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+func (s *dirStack) pop() {
+	(*s)[len(*s)-1].root.Close()
+	*s = (*s)[:len(*s)-1]
+}
+
+// closeAll closes the directories it opened (not the tree's root).
+func (s *dirStack) closeAll() {
+	for len(*s) > 1 {
+		s.pop()
+	}
 }
 
 // stagingInfix names paved's staging directories for new, followed by the
@@ -216,17 +288,25 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// writeFile writes one file into root; its directory exists.
-func writeFile(root *os.Root, f File) error {
-	name := filepath.FromSlash(f.Path)
+// writeFile writes f into dir under the name base. The mode is set on the
+// open file: the one given to open is masked by the umask, and the
+// template's mode is the truth.
+func writeFile(dir *os.Root, base string, f *File) error {
 	if f.Mode&fs.ModeSymlink != 0 {
-		return root.Symlink(filepath.FromSlash(f.Link), name)
+		return dir.Symlink(filepath.FromSlash(f.Link), base)
 	}
-	if err := root.WriteFile(name, f.Data, f.Mode.Perm()); err != nil {
+	out, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, f.Mode.Perm())
+	if err != nil {
 		return err
 	}
-	// WriteFile's mode is masked by the umask; the template's mode is the truth.
-	return root.Chmod(name, f.Mode.Perm())
+	_, err = out.Write(f.Data)
+	if err == nil {
+		err = out.Chmod(f.Mode.Perm())
+	}
+	if closeErr := out.Close(); err == nil {
+		err = closeErr
+	}
+	return err
 }
 
 // mkdirAllTracked creates dir and its missing parents and returns the
