@@ -1,13 +1,16 @@
 package scaffold
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/template"
 
@@ -74,7 +77,7 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 	if m == nil {
 		m = &Manifest{Delims: [2]string{"{{", "}}"}}
 	}
-	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, budget: newOutputBudget(lim, ctx.Done())}
+	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, expanded: map[string]string{}, budget: newOutputBudget(lim, ctx.Done())}
 	var files []File
 	err := fs.WalkDir(in.Template.FS, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -132,8 +135,9 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 type renderer struct {
 	m           *Manifest
 	data        map[string]any
-	plain       bool         // a plain Go module: copy, gonew-style
-	ruleResults map[int]bool // evaluated files[].when, by rule index
+	plain       bool              // a plain Go module: copy, gonew-style
+	ruleResults map[int]bool      // evaluated files[].when, by rule index
+	expanded    map[string]string // rendered path segments, by their text
 	budget      *outputBudget
 }
 
@@ -175,8 +179,12 @@ func (r *renderer) file(fsys fs.FS, name string, d fs.DirEntry) (f File, keep bo
 		if err := CheckPath(out); err != nil {
 			return File{}, false, fmt.Errorf("%s: %w", name, err)
 		}
-		if data, err = r.execute(name, string(data)); err != nil {
-			return File{}, false, err
+		// Without an action the template is its text (which the caps
+		// still bound, in renderTree): parsing would not change a byte.
+		if bytes.Contains(data, []byte(r.m.Delims[0])) {
+			if data, err = r.execute(name, string(data)); err != nil {
+				return File{}, false, err
+			}
 		}
 	}
 	return File{Path: out, Data: data, Mode: mode, Source: name}, true, nil
@@ -195,7 +203,7 @@ func (r *renderer) wanted(name string) (bool, error) {
 		}
 		keep, done := r.ruleResults[i]
 		if !done {
-			s, err := renderString(r.m, "files["+rule.Path+"].when", rule.When, r.data)
+			s, err := r.expand("files["+rule.Path+"].when", rule.When)
 			if err != nil {
 				return false, err
 			}
@@ -247,7 +255,7 @@ func (r *renderer) outputPath(name string) (string, bool, error) {
 func (r *renderer) renderPath(name, p string) (string, bool, error) {
 	segs, ok := splitOutsideActions(p, r.m.Delims)
 	if !ok {
-		rendered, err := renderString(r.m, "path "+name, p, r.data)
+		rendered, err := r.expand("path "+name, p)
 		if err != nil {
 			return "", false, err
 		}
@@ -261,7 +269,7 @@ func (r *renderer) renderPath(name, p string) (string, bool, error) {
 	out := make([]string, 0, len(segs))
 	for _, seg := range segs {
 		if strings.Contains(seg, r.m.Delims[0]) {
-			rendered, err := renderString(r.m, "path "+name, seg, r.data)
+			rendered, err := r.expand("path "+name, seg)
 			if err != nil {
 				return "", false, err
 			}
@@ -329,6 +337,34 @@ func (r *renderer) execute(name, text string) ([]byte, error) {
 	return w.buf.Bytes(), nil
 }
 
+// expand renders a path, a path segment or a files[].when condition of
+// the render; what names it in errors. It runs in the render's goroutine,
+// bound by the render's deadline and caps, and renders each distinct text
+// once: the render data do not change during a render, so the segment
+// "<% .Name %>" of a directory's fifty files renders as one.
+func (r *renderer) expand(what, text string) (string, error) {
+	if s, ok := r.expanded[text]; ok {
+		return s, nil
+	}
+	if r.budget == nil {
+		// Not a render (CheckTemplate's renderer): bounded on its own.
+		return renderString(r.m, what, text, r.data)
+	}
+	t, err := newTemplate(r.m, what).Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", ManifestName, templateError(err))
+	}
+	w := &limitWriter{budget: r.budget}
+	if err := t.Execute(w, r.data); err != nil {
+		return "", fmt.Errorf("%s: %w", ManifestName, executeError(what, err))
+	}
+	s := w.buf.String()
+	if r.expanded != nil {
+		r.expanded[text] = s
+	}
+	return s, nil
+}
+
 // newTemplate starts a template in the manifest's template set. Templates
 // of one set share their function map, so a render makes it once, not once
 // per file; its funcBudget bounds what the functions of the whole set (the
@@ -393,7 +429,9 @@ func templateError(err error) error {
 
 // rewriteModulePath renames the template's module to modPath, as gonew does:
 // the module line of go.mod (and of nested modules below it) and every import
-// of the old path in .go files.
+// of the old path in .go files. The files are rewritten each on its own, so
+// the work is spread over the cores: a go.mod is parsed and formatted whole,
+// and a module such as gopls has hundreds of .go files.
 func rewriteModulePath(files []File, modPath string) error {
 	i := slices.IndexFunc(files, func(f File) bool { return f.Path == "go.mod" })
 	if i < 0 {
@@ -403,20 +441,42 @@ func rewriteModulePath(files []File, modPath string) error {
 	if srcMod == "" || srcMod == modPath {
 		return nil
 	}
-	for i := range files {
-		f := &files[i]
-		var err error
-		switch {
-		case f.Mode&fs.ModeSymlink != 0:
-			continue
-		case path.Base(f.Path) == "go.mod":
-			f.Data, err = rewriteGoMod(f.Path, f.Data, srcMod, modPath)
-		case strings.HasSuffix(f.Path, ".go"):
-			f.Data, err = rewriteGoImports(f.Path, f.Data, srcMod, modPath, !strings.Contains(f.Path, "/"))
+	var todo []int
+	for i, f := range files {
+		if f.Mode&fs.ModeSymlink == 0 && (path.Base(f.Path) == "go.mod" || strings.HasSuffix(f.Path, ".go")) {
+			todo = append(todo, i)
 		}
+	}
+	errs := make([]error, len(files))
+	forEach(len(todo), func(k int) {
+		f := &files[todo[k]]
+		if path.Base(f.Path) == "go.mod" {
+			f.Data, errs[todo[k]] = rewriteGoMod(f.Path, f.Data, srcMod, modPath)
+		} else {
+			f.Data, errs[todo[k]] = rewriteGoImports(f.Path, f.Data, srcMod, modPath, !strings.Contains(f.Path, "/"))
+		}
+	})
+	for _, err := range errs {
 		if err != nil {
-			return err
+			return err // the first file's in path order, as a loop would
 		}
 	}
 	return nil
+}
+
+// forEach calls fn(0) … fn(n-1) on as many goroutines as there are cores
+// (the caller's among them) and returns when all have returned.
+func forEach(n int, fn func(int)) {
+	var next atomic.Int64
+	work := func() {
+		for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+			fn(k)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 }
