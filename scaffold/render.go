@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"runtime"
@@ -71,15 +72,19 @@ func Render(ctx context.Context, in RenderInput) ([]File, error) {
 	return files, err
 }
 
-// renderTree is Render's work, run by runBounded.
+// renderTree is Render's work, run by runBounded. It walks the template
+// and settles each file's output path, in walk order (path templates share
+// the manifest's template set); reads the files, each on its own, so on
+// all cores; then renders them in walk order.
 func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic.Pointer[string]) ([]File, error) {
 	m := in.Manifest
 	if m == nil {
 		m = &Manifest{Delims: [2]string{"{{", "}}"}}
 	}
 	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, expanded: map[string]string{}, budget: newOutputBudget(lim, ctx.Done())}
-	var files []File
-	err := fs.WalkDir(in.Template.FS, ".", func(name string, d fs.DirEntry, err error) error {
+	fsys := in.Template.FS
+	var jobs []fileJob
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -104,18 +109,47 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 			return nil
 		}
 		current.Store(&name)
-		f, keep, err := r.file(in.Template.FS, name, d)
+		job, keep, err := r.plan(fsys, name, d)
 		if err != nil || !keep {
 			return err
 		}
-		if err := r.budget.add(name, int64(len(f.Data))); err != nil {
-			return err
-		}
-		files = append(files, f)
+		jobs = append(jobs, job)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	forEach(len(jobs), func(k int) {
+		j := &jobs[k]
+		if j.file.Mode&fs.ModeSymlink != 0 {
+			return
+		}
+		if j.err = ctx.Err(); j.err == nil {
+			j.file.Data, j.file.Mode, j.err = readTemplateFile(fsys, j.file.Source)
+		}
+	})
+	files := make([]File, 0, len(jobs))
+	for i := range jobs {
+		j := &jobs[i]
+		if j.err != nil {
+			return nil, j.err // the first file's in walk order, as one loop would
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := j.file.Source
+		current.Store(&name)
+		// Without an action a template is its text (which the caps still
+		// bound, below): parsing it would not change a byte.
+		if j.template && bytes.Contains(j.file.Data, []byte(r.m.Delims[0])) {
+			if j.file.Data, err = r.execute(name, string(j.file.Data)); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.budget.add(name, int64(len(j.file.Data))); err != nil {
+			return nil, err
+		}
+		files = append(files, j.file)
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	for i := 1; i < len(files); i++ {
@@ -141,53 +175,78 @@ type renderer struct {
 	budget      *outputBudget
 }
 
-// file renders one template file; keep is false when a rule drops it.
-func (r *renderer) file(fsys fs.FS, name string, d fs.DirEntry) (f File, keep bool, err error) {
+// fileJob is one template file on its way to the rendered tree: its
+// output path settled, its bytes (read) and rendering to come.
+type fileJob struct {
+	file     File // Path, Source; for a link also Mode and Link
+	template bool // a .tmpl file, to be rendered
+	err      error
+}
+
+// plan settles a template file's output path; keep is false when a rule
+// drops it.
+func (r *renderer) plan(fsys fs.FS, name string, d fs.DirEntry) (j fileJob, keep bool, err error) {
 	if keep, err = r.wanted(name); err != nil || !keep {
-		return File{}, false, err
+		return fileJob{}, false, err
 	}
 	out := name
 	if !r.plain {
 		if out, keep, err = r.outputPath(name); err != nil || !keep {
-			return File{}, false, err
+			return fileJob{}, false, err
 		}
 	}
 	if d.Type()&fs.ModeSymlink != 0 {
 		target, err := fs.ReadLink(fsys, name)
 		if err != nil {
-			return File{}, false, err
+			return fileJob{}, false, err
 		}
-		return File{Path: out, Mode: fs.ModeSymlink, Link: target, Source: name}, true, nil
+		return fileJob{file: File{Path: out, Mode: fs.ModeSymlink, Link: target, Source: name}}, true, nil
 	}
 	if !d.Type().IsRegular() {
-		return File{}, false, fmt.Errorf("%s: not a regular file or link", name)
+		return fileJob{}, false, fmt.Errorf("%s: not a regular file or link", name)
 	}
-	data, err := fs.ReadFile(fsys, name)
-	if err != nil {
-		return File{}, false, err
+	j = fileJob{file: File{Path: out, Source: name}}
+	if !r.plain && strings.HasSuffix(out, ".tmpl") {
+		j.file.Path, j.template = strings.TrimSuffix(out, ".tmpl"), true
+		if err := CheckPath(j.file.Path); err != nil {
+			return fileJob{}, false, fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	info, err := d.Info()
+	return j, true, nil
+}
+
+// readTemplateFile reads a template file (as fs.ReadFile does) and says the mode
+// it gets in the tree: 0o755 when any execute bit is set, else 0o644. The
+// mode is the opened file's: no second look-up of the name.
+func readTemplateFile(fsys fs.FS, name string) ([]byte, fs.FileMode, error) {
+	f, err := fsys.Open(name)
 	if err != nil {
-		return File{}, false, err
+		return nil, 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	data := make([]byte, 0, max(info.Size(), 0)+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, 0, err
+		}
 	}
 	mode := fs.FileMode(0o644)
 	if info.Mode()&0o111 != 0 {
 		mode = 0o755
 	}
-	if !r.plain && strings.HasSuffix(out, ".tmpl") {
-		out = strings.TrimSuffix(out, ".tmpl")
-		if err := CheckPath(out); err != nil {
-			return File{}, false, fmt.Errorf("%s: %w", name, err)
-		}
-		// Without an action the template is its text (which the caps
-		// still bound, in renderTree): parsing would not change a byte.
-		if bytes.Contains(data, []byte(r.m.Delims[0])) {
-			if data, err = r.execute(name, string(data)); err != nil {
-				return File{}, false, err
-			}
-		}
-	}
-	return File{Path: out, Data: data, Mode: mode, Source: name}, true, nil
+	return data, mode, nil
 }
 
 // wanted applies exclude and files rules to a template path.

@@ -2,9 +2,11 @@ package scaffold
 
 import (
 	"context"
+	"io/fs"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestRenderPathUnderRenderCaps: a path segment is rendered under the
@@ -62,6 +64,71 @@ func TestRewriteModulePathManyFiles(t *testing.T) {
 		err := rewriteModulePath(bad, "example.com/new")
 		if err == nil || !strings.Contains(err.Error(), "a/bad.go") {
 			t.Fatalf("error %v, want a/bad.go's", err)
+		}
+	}
+}
+
+// TestLockOnAllCores: the lock made in parts is the lock made in one go.
+func TestLockOnAllCores(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 101} {
+		var files []File
+		for i := range n {
+			files = append(files, File{Path: "f" + strconv.Itoa(i), Data: []byte(strconv.Itoa(i)), Mode: 0o644})
+		}
+		if n > 0 {
+			files = append(files, File{Path: "l", Mode: fs.ModeSymlink, Link: "f0"}, File{Path: AnswersFileName, Data: []byte("x")})
+		}
+		answers := map[string]any{"A": 1}
+		want, err := newLock(files, answers, "v1").Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := lockOnAllCores(files, answers, "v1").Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%d files: lock\n%s\nwant\n%s", n, got, want)
+		}
+	}
+}
+
+// TestRenderReadsInParallel: files read on all cores keep their modes, and
+// of two files that cannot be read the render reports the first in walk
+// order, every time.
+func TestRenderReadsInParallel(t *testing.T) {
+	fsys := fstest.MapFS{
+		"paved.yaml": {Data: []byte("description: x\n")},
+		"run.sh":     {Data: []byte("#!/bin/sh\n"), Mode: 0o700},
+		"a.txt":      {Data: []byte("a"), Mode: 0o600},
+	}
+	for i := range 40 {
+		fsys["d/f"+strconv.Itoa(i)] = &fstest.MapFile{Data: []byte("x")}
+	}
+	tmpl := &Template{FS: fsys, Source: "test", Version: "v1.0.0"}
+	m, err := ReadManifest(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := RenderInput{Template: tmpl, Manifest: m, Module: "example.com/x", Data: RenderData("example.com/x", tmpl, "v1")}
+	files, err := Render(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := map[string]fs.FileMode{}
+	for _, f := range files {
+		modes[f.Path] = f.Mode
+	}
+	if modes["run.sh"] != 0o755 || modes["a.txt"] != 0o644 || len(files) != 42 {
+		t.Errorf("modes %v", modes)
+	}
+	fsys["b/big"] = &fstest.MapFile{Data: []byte("0123456789")}
+	fsys["c/big"] = &fstest.MapFile{Data: []byte("0123456789")}
+	in.Template = &Template{FS: LimitFS(fsys, ReadLimits{File: 5}), Source: "test", Version: "v1.0.0"}
+	for range 20 {
+		_, err := Render(context.Background(), in)
+		if err == nil || !strings.Contains(err.Error(), "b/big") {
+			t.Fatalf("error %v, want b/big's", err)
 		}
 	}
 }
