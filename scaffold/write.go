@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,14 +151,16 @@ func writeInto(ctx context.Context, dir string, files []File) (err error) {
 }
 
 // writeFiles writes the files into the directory tmp. Each directory is
-// made and opened once, and its files are created relative to it: nothing
-// is resolved but a single name in a directory paved just made, and
-// O_NOFOLLOW refuses a link in the place of any of them, so, as through an
-// os.Root, nothing can land outside tmp; a file costs four system calls
-// (open, write, fchmod, close) however deep it is. Through an os.Root and
-// os.File it costs about twelve: each directory of its path resolved anew,
-// for the write and again for the chmod, and fcntl and epoll calls that
-// try the file with the network poller.
+// made once, then opened by the writers that need it, and its files are
+// created relative to it: nothing is resolved but a single name in a
+// directory paved just made, and O_NOFOLLOW refuses a link in the place
+// of any of them, so, as through an os.Root, nothing can land outside tmp;
+// a file costs four system calls (open, write, fchmod, close) however deep
+// it is. Through an os.Root and os.File it costs about twelve: each
+// directory of its path resolved anew, for the write and again for the
+// chmod, and fcntl and epoll calls that try the file with the network
+// poller. The directories are made in one pass; the files are written on
+// all cores, each writer taking a run of them in path order.
 func writeFiles(ctx context.Context, tmp string, files []File) error {
 	root, err := openat(unix.AT_FDCWD, tmp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -172,9 +175,34 @@ func writeFiles(ctx context.Context, tmp string, files []File) error {
 		order[i] = &files[i]
 	}
 	slices.SortFunc(order, func(a, b *File) int { return strings.Compare(a.Path, b.Path) })
-	dirs := dirStack{{path: ".", fd: root}}
-	defer dirs.closeAll()
+	dirs := dirStack{dirs: []openDir{{path: ".", fd: root}}, create: true}
 	for _, f := range order {
+		if _, err := dirs.enter(path.Dir(f.Path)); err != nil {
+			dirs.closeAll()
+			return fmt.Errorf("writing %s: %w", f.Path, err)
+		}
+	}
+	dirs.closeAll()
+	// A writer's share is worth a goroutine from a few dozen files on.
+	parts := min(runtime.GOMAXPROCS(0), (len(order)+31)/32)
+	errs := make([]error, parts)
+	forEach(parts, func(k int) {
+		errs[k] = writeRun(ctx, root, order[k*len(order)/parts:(k+1)*len(order)/parts])
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err // the first file's in path order, as one writer would
+		}
+	}
+	return nil
+}
+
+// writeRun writes a run of files, in path order, into the tree at root,
+// whose directories exist.
+func writeRun(ctx context.Context, root int, files []*File) error {
+	dirs := dirStack{dirs: []openDir{{path: ".", fd: root}}}
+	defer dirs.closeAll()
+	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -190,8 +218,11 @@ func writeFiles(ctx context.Context, tmp string, files []File) error {
 }
 
 // dirStack holds the open directories from the tree's root (first) down
-// to the directory of the file being written.
-type dirStack []openDir
+// to the directory of the file at hand.
+type dirStack struct {
+	dirs []openDir
+	create bool // make the directories it enters; else they exist
+}
 
 type openDir struct {
 	path string // slash-separated, "." for the tree's root
@@ -199,13 +230,13 @@ type openDir struct {
 }
 
 // enter returns the open directory dir, closing the open directories that
-// do not contain it and making those it lacks below the deepest one that
-// does.
+// do not contain it and opening (making, if s.create) those it lacks below
+// the deepest one that does.
 func (s *dirStack) enter(dir string) (int, error) {
-	for len(*s) > 1 && !within(dir, (*s)[len(*s)-1].path) {
+	for len(s.dirs) > 1 && !within(dir, s.dirs[len(s.dirs)-1].path) {
 		s.pop()
 	}
-	top := (*s)[len(*s)-1]
+	top := s.dirs[len(s.dirs)-1]
 	if top.path == dir {
 		return top.fd, nil
 	}
@@ -214,7 +245,7 @@ func (s *dirStack) enter(dir string) (int, error) {
 		rest = strings.TrimPrefix(dir, top.path+"/")
 	}
 	for name := range strings.SplitSeq(rest, "/") {
-		parent := (*s)[len(*s)-1]
+		parent := s.dirs[len(s.dirs)-1]
 		p := path.Join(parent.path, name)
 		if err := checkName(name); err != nil {
 			return -1, &fs.PathError{Op: "mkdir", Path: p, Err: err}
@@ -222,16 +253,18 @@ func (s *dirStack) enter(dir string) (int, error) {
 		// The staging directory was empty and each directory is made
 		// once, so anything already there (a file or link of the tree
 		// where a directory should be) is an error, never followed.
-		if err := ignoringEINTR(func() error { return unix.Mkdirat(parent.fd, name, 0o755) }); err != nil {
-			return -1, &fs.PathError{Op: "mkdir", Path: p, Err: err}
+		if s.create {
+			if err := ignoringEINTR(func() error { return unix.Mkdirat(parent.fd, name, 0o755) }); err != nil {
+				return -1, &fs.PathError{Op: "mkdir", Path: p, Err: err}
+			}
 		}
 		fd, err := openat(parent.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return -1, &fs.PathError{Op: "open", Path: p, Err: err}
 		}
-		*s = append(*s, openDir{path: p, fd: fd})
+		s.dirs = append(s.dirs, openDir{path: p, fd: fd})
 	}
-	return (*s)[len(*s)-1].fd, nil
+	return s.dirs[len(s.dirs)-1].fd, nil
 }
 
 // within reports whether p is dir or below it.
@@ -240,13 +273,13 @@ func within(p, dir string) bool {
 }
 
 func (s *dirStack) pop() {
-	unix.Close((*s)[len(*s)-1].fd)
-	*s = (*s)[:len(*s)-1]
+	unix.Close(s.dirs[len(s.dirs)-1].fd)
+	s.dirs = s.dirs[:len(s.dirs)-1]
 }
 
 // closeAll closes the directories it opened (not the tree's root).
 func (s *dirStack) closeAll() {
-	for len(*s) > 1 {
+	for len(s.dirs) > 1 {
 		s.pop()
 	}
 }
