@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/AlecAivazis/survey/v2/terminal"
 	"golang.org/x/term"
 
 	"github.com/paved-dev/paved/scaffold"
@@ -167,7 +166,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stderr, "paved:", codeErr.msg)
 		}
 		return codeErr.code
-	case errors.Is(err, terminal.InterruptErr):
+	case errors.Is(err, errPromptInterrupted):
 		// Ctrl-C at a prompt: the terminal was raw, so no SIGINT came.
 		fmt.Fprintln(stderr, "paved: stopped by SIGINT")
 		return exitInterrupt
