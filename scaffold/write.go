@@ -220,7 +220,7 @@ func writeRun(ctx context.Context, root int, files []*File) error {
 // dirStack holds the open directories from the tree's root (first) down
 // to the directory of the file at hand.
 type dirStack struct {
-	dirs []openDir
+	dirs   []openDir
 	create bool // make the directories it enters; else they exist
 }
 
