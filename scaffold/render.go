@@ -119,16 +119,28 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 	if err != nil {
 		return nil, err
 	}
+	// When the root go.mod is copied as it is, the module it names is
+	// known now, and each file's module path is rewritten as it is read.
+	early, err := r.earlyRewrite(fsys, jobs, in.Module)
+	if err != nil {
+		return nil, err
+	}
 	forEach(len(jobs), func(k int) {
 		j := &jobs[k]
-		if j.file.Mode&fs.ModeSymlink != 0 {
+		if j.file.Mode&fs.ModeSymlink != 0 || j.read {
 			return
 		}
-		if j.err = ctx.Err(); j.err == nil {
-			j.file.Data, j.file.Mode, j.err = readTemplateFile(fsys, j.file.Source)
+		if j.err = ctx.Err(); j.err != nil {
+			return
+		}
+		if j.file.Data, j.file.Mode, j.err = readTemplateFile(fsys, j.file.Source); j.err != nil {
+			return
+		}
+		if early != nil && !j.template && early.applies(&j.file) {
+			j.rewritten, j.rewriteErr = true, early.apply(&j.file)
 		}
 	})
-	files := make([]File, 0, len(jobs))
+	kept := make([]*fileJob, 0, len(jobs))
 	for i := range jobs {
 		j := &jobs[i]
 		if j.err != nil {
@@ -149,9 +161,13 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 		if err := r.budget.add(name, int64(len(j.file.Data))); err != nil {
 			return nil, err
 		}
-		files = append(files, j.file)
+		kept = append(kept, j)
 	}
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(kept, func(a, b *fileJob) int { return strings.Compare(a.file.Path, b.file.Path) })
+	files := make([]File, len(kept))
+	for i, j := range kept {
+		files[i] = j.file
+	}
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
 			return nil, fmt.Errorf("%s and %s both render to %s", files[i-1].Source, files[i].Source, files[i].Path)
@@ -160,10 +176,49 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 	if err := CheckTree(files); err != nil {
 		return nil, err
 	}
-	if err := rewriteModulePath(files, in.Module); err != nil {
-		return nil, err
+	errs := make([]error, len(files))
+	var todo []int
+	for i, j := range kept {
+		if j.rewritten {
+			errs[i] = j.rewriteErr
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	rw := early
+	if rw == nil {
+		rw = newModuleRewrite(files, in.Module) // from the rendered root go.mod
+	}
+	if rw != nil {
+		rw.applyAll(files, todo, errs)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first file's in path order
+		}
 	}
 	return files, nil
+}
+
+// earlyRewrite reads the root go.mod, when it is copied as it is, and
+// returns the rewrite of the module it names to modPath (nil when there is
+// nothing to rewrite, or the root go.mod is rendered).
+func (r *renderer) earlyRewrite(fsys fs.FS, jobs []fileJob, modPath string) (*moduleRewrite, error) {
+	i := slices.IndexFunc(jobs, func(j fileJob) bool { return j.file.Path == "go.mod" })
+	if i < 0 || jobs[i].template || jobs[i].file.Mode&fs.ModeSymlink != 0 {
+		return nil, nil
+	}
+	j := &jobs[i]
+	var err error
+	if j.file.Data, j.file.Mode, err = readTemplateFile(fsys, j.file.Source); err != nil {
+		return nil, err
+	}
+	j.read = true
+	rw := newModuleRewrite([]File{j.file}, modPath)
+	if rw != nil {
+		j.rewritten, j.rewriteErr = true, rw.apply(&j.file)
+	}
+	return rw, nil
 }
 
 type renderer struct {
@@ -180,7 +235,12 @@ type renderer struct {
 type fileJob struct {
 	file     File // Path, Source; for a link also Mode and Link
 	template bool // a .tmpl file, to be rendered
+	read     bool // Data and Mode are read
 	err      error
+	// rewritten: the module path was rewritten as the file was read, with
+	// rewriteErr.
+	rewritten  bool
+	rewriteErr error
 }
 
 // plan settles a template file's output path; keep is false when a rule
@@ -488,39 +548,66 @@ func templateError(err error) error {
 
 // rewriteModulePath renames the template's module to modPath, as gonew does:
 // the module line of go.mod (and of nested modules below it) and every import
-// of the old path in .go files. The files are rewritten each on its own, so
-// the work is spread over the cores: a go.mod is parsed and formatted whole,
-// and a module such as gopls has hundreds of .go files.
+// of the old path in .go files.
 func rewriteModulePath(files []File, modPath string) error {
-	i := slices.IndexFunc(files, func(f File) bool { return f.Path == "go.mod" })
-	if i < 0 {
+	rw := newModuleRewrite(files, modPath)
+	if rw == nil {
 		return nil
 	}
-	srcMod := modfile.ModulePath(files[i].Data)
-	if srcMod == "" || srcMod == modPath {
-		return nil
-	}
-	var todo []int
-	for i, f := range files {
-		if f.Mode&fs.ModeSymlink == 0 && (path.Base(f.Path) == "go.mod" || strings.HasSuffix(f.Path, ".go")) {
-			todo = append(todo, i)
-		}
+	todo := make([]int, len(files))
+	for i := range files {
+		todo[i] = i
 	}
 	errs := make([]error, len(files))
-	forEach(len(todo), func(k int) {
-		f := &files[todo[k]]
-		if path.Base(f.Path) == "go.mod" {
-			f.Data, errs[todo[k]] = rewriteGoMod(f.Path, f.Data, srcMod, modPath)
-		} else {
-			f.Data, errs[todo[k]] = rewriteGoImports(f.Path, f.Data, srcMod, modPath, !strings.Contains(f.Path, "/"))
-		}
-	})
+	rw.applyAll(files, todo, errs)
 	for _, err := range errs {
 		if err != nil {
 			return err // the first file's in path order, as a loop would
 		}
 	}
 	return nil
+}
+
+// moduleRewrite renames module src to dst in go.mod and .go files.
+type moduleRewrite struct{ src, dst string }
+
+// newModuleRewrite is the rewrite of the module the tree's root go.mod
+// names to modPath; nil when there is nothing to rewrite.
+func newModuleRewrite(files []File, modPath string) *moduleRewrite {
+	i := slices.IndexFunc(files, func(f File) bool { return f.Path == "go.mod" })
+	if i < 0 {
+		return nil
+	}
+	src := modfile.ModulePath(files[i].Data)
+	if src == "" || src == modPath {
+		return nil
+	}
+	return &moduleRewrite{src: src, dst: modPath}
+}
+
+func (rw *moduleRewrite) applies(f *File) bool {
+	return f.Mode&fs.ModeSymlink == 0 && (path.Base(f.Path) == "go.mod" || strings.HasSuffix(f.Path, ".go"))
+}
+
+func (rw *moduleRewrite) apply(f *File) error {
+	var err error
+	if path.Base(f.Path) == "go.mod" {
+		f.Data, err = rewriteGoMod(f.Path, f.Data, rw.src, rw.dst)
+	} else {
+		f.Data, err = rewriteGoImports(f.Path, f.Data, rw.src, rw.dst, !strings.Contains(f.Path, "/"))
+	}
+	return err
+}
+
+// applyAll rewrites the files at the indexes todo (those it applies to),
+// on all cores: each file's rewrite is its own, a go.mod is parsed and
+// formatted whole, and a module such as gopls has hundreds of .go files.
+// errs[i] is file i's error.
+func (rw *moduleRewrite) applyAll(files []File, todo []int, errs []error) {
+	todo = slices.DeleteFunc(slices.Clone(todo), func(i int) bool { return !rw.applies(&files[i]) })
+	forEach(len(todo), func(k int) {
+		errs[todo[k]] = rw.apply(&files[todo[k]])
+	})
 }
 
 // forEach calls fn(0) … fn(n-1) on as many goroutines as there are cores

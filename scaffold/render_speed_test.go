@@ -132,3 +132,54 @@ func TestRenderReadsInParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderRewritesOnce: the module path of files copied as they are is
+// rewritten as they are read (the root go.mod is one of them), the rest
+// after rendering, and no file twice, even when the new path extends the
+// old one; with a rendered root go.mod everything is rewritten after.
+func TestRenderRewritesOnce(t *testing.T) {
+	for _, rootTmpl := range []bool{false, true} {
+		fsys := fstest.MapFS{
+			"paved.yaml":  {Data: []byte("description: x\n")},
+			"sub/go.mod":  {Data: []byte("module example.com/a/sub\n")},
+			"x.go":        {Data: []byte("package a\n\nimport _ \"example.com/a/p\"\n")},
+			"p/t.go.tmpl": {Data: []byte("package p\n\nimport _ \"example.com/a/q\" // {{ .Module }}\n")},
+			"sub/s.go":    {Data: []byte("package sub\n\nimport _ \"example.com/a/sub/r\"\n")},
+			"notes.txt":   {Data: []byte("example.com/a stays\n")},
+			"cmd/main.go": {Data: []byte("package main\n\nimport _ \"example.com/a\"\n")},
+		}
+		root := "go.mod"
+		if rootTmpl {
+			root = "go.mod.tmpl"
+		}
+		fsys[root] = &fstest.MapFile{Data: []byte("module example.com/a\n\ngo 1.26\n")}
+		tmpl := &Template{FS: fsys, Source: "test", Version: "v1.0.0"}
+		m, err := ReadManifest(fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod := "example.com/a/b"
+		files, err := Render(context.Background(), RenderInput{Template: tmpl, Manifest: m, Module: mod, Data: RenderData(mod, tmpl, "v1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, f := range files {
+			got[f.Path] = string(f.Data)
+		}
+		want := map[string]string{
+			"go.mod":      "module example.com/a/b\n\ngo 1.26\n",
+			"sub/go.mod":  "module example.com/a/b/sub\n",
+			"x.go":        "package b\n\nimport _ \"example.com/a/b/p\"\n",
+			"p/t.go":      "package p\n\nimport _ \"example.com/a/b/q\" // example.com/a/b\n",
+			"sub/s.go":    "package sub\n\nimport _ \"example.com/a/b/sub/r\"\n",
+			"notes.txt":   "example.com/a stays\n",
+			"cmd/main.go": "package main\n\nimport _ \"example.com/a/b\"\n",
+		}
+		for p, w := range want {
+			if got[p] != w {
+				t.Errorf("root template %v: %s = %q, want %q", rootTmpl, p, got[p], w)
+			}
+		}
+	}
+}
