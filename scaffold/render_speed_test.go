@@ -183,3 +183,40 @@ func TestRenderRewritesOnce(t *testing.T) {
 		}
 	}
 }
+
+// statCounter counts the Stat calls of the files it opens.
+type statCounter struct {
+	fs.FS
+	stats *int
+}
+
+type countedFile struct {
+	fs.File
+	stats *int
+}
+
+func (c statCounter) Open(name string) (fs.File, error) {
+	f, err := c.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return countedFile{f, c.stats}, nil
+}
+
+func (f countedFile) Stat() (fs.FileInfo, error) { *f.stats++; return f.File.Stat() }
+
+// TestLimitFSStatOnce: a file LimitFS opened says its size and mode from
+// the Stat Open made, with or without a per-file cap.
+func TestLimitFSStatOnce(t *testing.T) {
+	for _, lim := range []ReadLimits{{}, {File: 100}} {
+		stats := 0
+		fsys := LimitFS(statCounter{fstest.MapFS{"a": {Data: []byte("abc"), Mode: 0o755}}, &stats}, lim)
+		data, mode, err := readTemplateFile(fsys, "a")
+		if err != nil || string(data) != "abc" || mode != 0o755 {
+			t.Fatalf("limits %+v: %q %v %v", lim, data, mode, err)
+		}
+		if stats != 1 {
+			t.Errorf("limits %+v: %d Stat calls, want 1", lim, stats)
+		}
+	}
+}
