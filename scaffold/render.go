@@ -119,27 +119,16 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 	if err != nil {
 		return nil, err
 	}
-	// When the root go.mod is copied as it is, the module it names is
-	// known now, and each file's module path is rewritten as it is read.
-	early, err := r.earlyRewrite(fsys, jobs, in.Module)
-	if err != nil {
-		return nil, err
-	}
 	forEach(len(jobs), func(k int) {
 		j := &jobs[k]
-		if j.file.Mode&fs.ModeSymlink != 0 || j.read {
+		if j.file.Mode&fs.ModeSymlink != 0 {
 			return
 		}
-		if j.err = ctx.Err(); j.err != nil {
-			return
-		}
-		if j.file.Data, j.file.Mode, j.err = readTemplateFile(fsys, j.file.Source); j.err != nil {
-			return
-		}
-		if early != nil && !j.template && early.applies(&j.file) {
-			j.rewritten, j.rewriteErr = true, early.apply(&j.file)
+		if j.err = ctx.Err(); j.err == nil {
+			j.file.Data, j.file.Mode, j.err = readTemplateFile(fsys, j.file.Source)
 		}
 	})
+	early, rewritten := rewriteCopied(jobs, in.Module)
 	kept := make([]*fileJob, 0, len(jobs))
 	for i := range jobs {
 		j := &jobs[i]
@@ -162,6 +151,12 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 			return nil, err
 		}
 		kept = append(kept, j)
+	}
+	<-rewritten
+	for _, j := range kept {
+		if j.rewritten {
+			j.file.Data = j.rewrittenData
+		}
 	}
 	slices.SortFunc(kept, func(a, b *fileJob) int { return strings.Compare(a.file.Path, b.file.Path) })
 	files := make([]File, len(kept))
@@ -200,25 +195,40 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 	return files, nil
 }
 
-// earlyRewrite reads the root go.mod, when it is copied as it is, and
-// returns the rewrite of the module it names to modPath (nil when there is
-// nothing to rewrite, or the root go.mod is rendered).
-func (r *renderer) earlyRewrite(fsys fs.FS, jobs []fileJob, modPath string) (*moduleRewrite, error) {
+// rewriteCopied starts rewriting the module path of the files copied as
+// they are, when the root go.mod is one of them (the module it names is
+// then known before rendering), on all cores while the templates render.
+// A file's rewrite goes to its rewrittenData, so that the render reads
+// each file's bytes as they were read; rewritten is closed when all are
+// done. The rewrite is nil when there is none to do now.
+func rewriteCopied(jobs []fileJob, modPath string) (*moduleRewrite, <-chan struct{}) {
+	done := make(chan struct{})
 	i := slices.IndexFunc(jobs, func(j fileJob) bool { return j.file.Path == "go.mod" })
-	if i < 0 || jobs[i].template || jobs[i].file.Mode&fs.ModeSymlink != 0 {
-		return nil, nil
+	if i < 0 || jobs[i].template || jobs[i].err != nil || jobs[i].file.Mode&fs.ModeSymlink != 0 {
+		close(done)
+		return nil, done
 	}
-	j := &jobs[i]
-	var err error
-	if j.file.Data, j.file.Mode, err = readTemplateFile(fsys, j.file.Source); err != nil {
-		return nil, err
+	rw := newModuleRewrite([]File{jobs[i].file}, modPath)
+	if rw == nil {
+		close(done)
+		return nil, done
 	}
-	j.read = true
-	rw := newModuleRewrite([]File{j.file}, modPath)
-	if rw != nil {
-		j.rewritten, j.rewriteErr = true, rw.apply(&j.file)
+	var todo []*fileJob
+	for k := range jobs {
+		if j := &jobs[k]; j.err == nil && !j.template && rw.applies(&j.file) {
+			todo = append(todo, j)
+		}
 	}
-	return rw, nil
+	go func() {
+		defer close(done)
+		forEach(len(todo), func(k int) {
+			j := todo[k]
+			f := j.file
+			j.rewriteErr = rw.apply(&f)
+			j.rewrittenData, j.rewritten = f.Data, true
+		})
+	}()
+	return rw, done
 }
 
 type renderer struct {
@@ -235,12 +245,12 @@ type renderer struct {
 type fileJob struct {
 	file     File // Path, Source; for a link also Mode and Link
 	template bool // a .tmpl file, to be rendered
-	read     bool // Data and Mode are read
 	err      error
-	// rewritten: the module path was rewritten as the file was read, with
-	// rewriteErr.
-	rewritten  bool
-	rewriteErr error
+	// rewritten: the module path was rewritten while the templates
+	// rendered, to rewrittenData, with rewriteErr.
+	rewritten     bool
+	rewrittenData []byte
+	rewriteErr    error
 }
 
 // plan settles a template file's output path; keep is false when a rule
