@@ -305,7 +305,7 @@ func readTemplateFile(fsys fs.FS, name string) ([]byte, fs.FileMode, error) {
 		}
 		n, err := f.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -329,7 +329,7 @@ func writeFile(dir int, base string, f *File) error {
 func openat(dir int, name string, flags int, perm uint32) (int, error) {
 	for {
 		fd, err := unix.Openat(dir, name, flags, perm)
-		if err != unix.EINTR {
+		if !errors.Is(err, unix.EINTR) {
 			return fd, err
 		}
 	}
@@ -338,7 +338,7 @@ func openat(dir int, name string, flags int, perm uint32) (int, error) {
 func writeAll(fd int, data []byte) error {
 	for len(data) > 0 {
 		n, err := unix.Write(fd, data)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
@@ -351,7 +351,7 @@ func writeAll(fd int, data []byte) error {
 
 func ignoringEINTR(fn func() error) error {
 	for {
-		if err := fn(); err != unix.EINTR {
+		if err := fn(); !errors.Is(err, unix.EINTR) {
 			return err
 		}
 	}

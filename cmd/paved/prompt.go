@@ -28,13 +28,17 @@ var errPromptInterrupted = errors.New("interrupted at a prompt")
 // or not anything is asked.
 type surveyPrompter struct{}
 
-func (surveyPrompter) Ask(q scaffold.Question, def any) (any, error) {
+func (surveyPrompter) Ask(q scaffold.Question, def any) (answer any, err error) {
 	fd := int(os.Stdin.Fd())
 	state, err := term.MakeRaw(fd)
 	if err != nil {
 		return nil, err
 	}
-	defer term.Restore(fd, state)
+	defer func() {
+		if restoreErr := term.Restore(fd, state); err == nil && restoreErr != nil {
+			err = fmt.Errorf("restoring the terminal: %w", restoreErr)
+		}
+	}()
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
