@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/paved-dev/paved/scaffold"
@@ -40,11 +41,18 @@ func BenchmarkNewBuiltin(b *testing.B) {
 // BenchmarkNewModule makes a repository from a plain Go module (gonew's
 // case) of 60 files at an exact version through a file:// GOPROXY; after
 // the first download the module is read from the module cache.
-func BenchmarkNewModule(b *testing.B) {
+func BenchmarkNewModule(b *testing.B) { benchmarkNewModule(b, 60, 100) }
+
+// BenchmarkNewModuleLarge is BenchmarkNewModule with a module of gopls's
+// size: 1200 .go files of 8 KB.
+func BenchmarkNewModuleLarge(b *testing.B) { benchmarkNewModule(b, 1200, 8<<10) }
+
+func benchmarkNewModule(b *testing.B, n, size int) {
 	src := b.TempDir()
 	files := map[string]string{"go.mod": "module example.com/tmpl\n\ngo 1.26\n"}
-	for i := range 60 {
-		files["pkg"+strconv.Itoa(i%6)+"/f"+strconv.Itoa(i)+".go"] = "package pkg" + strconv.Itoa(i%6) + "\n\nimport _ \"example.com/tmpl/pkg0\"\n"
+	body := "// " + strings.Repeat("x", size) + "\n"
+	for i := range n {
+		files["pkg"+strconv.Itoa(i%60)+"/f"+strconv.Itoa(i)+".go"] = "package pkg" + strconv.Itoa(i%60) + "\n\nimport _ \"example.com/tmpl/pkg0\"\n" + body
 	}
 	scaffoldtest.WriteTree(b, src, files)
 	proxy := scaffoldtest.NewProxy(b)

@@ -273,10 +273,7 @@ func (l *limitFS) Open(name string) (fs.File, error) {
 		f.Close()
 		return nil, err
 	}
-	if l.lim.File <= 0 {
-		return f, nil
-	}
-	return &limitFile{File: f, name: name, lim: l.lim}, nil
+	return &limitFile{File: f, info: fi, name: name, lim: l.lim}, nil
 }
 
 // charge counts name's size once against the caps.
@@ -300,15 +297,23 @@ func (l *limitFS) ReadLink(name string) (string, error)       { return fs.ReadLi
 func (l *limitFS) Lstat(name string) (fs.FileInfo, error)     { return fs.Lstat(l.fsys, name) }
 
 // limitFile is an open regular file that may not yield more than the
-// per-file cap, whatever its size said when it was opened.
+// per-file cap (if any), whatever its size said when it was opened.
 type limitFile struct {
 	fs.File
+	info fs.FileInfo // taken at Open
 	name string
 	lim  ReadLimits
 	read int64
 }
 
+// Stat says what Open found: a reader's Stat (fs.ReadFile's, the render's
+// for the mode) need not ask the file system again.
+func (f *limitFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+
 func (f *limitFile) Read(p []byte) (int, error) {
+	if f.lim.File <= 0 {
+		return f.File.Read(p)
+	}
 	if left := f.lim.File - f.read; int64(len(p)) > left {
 		// One byte more than the cap tells a file at the cap from one beyond it.
 		p = p[:left+1]

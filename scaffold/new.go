@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -158,13 +160,31 @@ func (p *Plan) Render(ctx context.Context) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := newLock(files, p.Answers, p.Paved).Marshal()
+	lock, err := lockOnAllCores(files, p.Answers, p.Paved).Marshal()
 	if err != nil {
 		return nil, err
 	}
 	return append(files,
 		File{Path: AnswersFileName, Data: answers, Mode: 0o644},
 		File{Path: LockFileName, Data: lock, Mode: 0o644}), nil
+}
+
+// lockOnAllCores is newLock with the files' digests taken on all cores:
+// hashing is most of the lock's cost (gopls: 10 MB), and each part of the
+// tree is its own.
+func lockOnAllCores(files []File, answers map[string]any, pavedVersion string) *Lock {
+	parts := min(runtime.GOMAXPROCS(0), len(files))
+	if parts <= 1 {
+		return newLock(files, answers, pavedVersion)
+	}
+	locks := make([]*Lock, parts)
+	forEach(parts, func(k int) {
+		locks[k] = newLock(files[k*len(files)/parts:(k+1)*len(files)/parts], answers, pavedVersion)
+	})
+	for _, l := range locks[1:] {
+		maps.Copy(locks[0].Files, l.Files)
+	}
+	return locks[0]
 }
 
 // renderTemplate renders the template's files only.

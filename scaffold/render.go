@@ -1,13 +1,17 @@
 package scaffold
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/template"
 
@@ -68,15 +72,19 @@ func Render(ctx context.Context, in RenderInput) ([]File, error) {
 	return files, err
 }
 
-// renderTree is Render's work, run by runBounded.
+// renderTree is Render's work, run by runBounded. It walks the template
+// and settles each file's output path, in walk order (path templates share
+// the manifest's template set); reads the files, each on its own, so on
+// all cores; then renders them in walk order.
 func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic.Pointer[string]) ([]File, error) {
 	m := in.Manifest
 	if m == nil {
 		m = &Manifest{Delims: [2]string{"{{", "}}"}}
 	}
-	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, budget: newOutputBudget(lim, ctx.Done())}
-	var files []File
-	err := fs.WalkDir(in.Template.FS, ".", func(name string, d fs.DirEntry, err error) error {
+	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, expanded: map[string]string{}, budget: newOutputBudget(lim, ctx.Done())}
+	fsys := in.Template.FS
+	var jobs []fileJob
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -101,20 +109,60 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 			return nil
 		}
 		current.Store(&name)
-		f, keep, err := r.file(in.Template.FS, name, d)
+		job, keep, err := r.plan(fsys, name, d)
 		if err != nil || !keep {
 			return err
 		}
-		if err := r.budget.add(name, int64(len(f.Data))); err != nil {
-			return err
-		}
-		files = append(files, f)
+		jobs = append(jobs, job)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	forEach(len(jobs), func(k int) {
+		j := &jobs[k]
+		if j.file.Mode&fs.ModeSymlink != 0 {
+			return
+		}
+		if j.err = ctx.Err(); j.err == nil {
+			j.file.Data, j.file.Mode, j.err = readTemplateFile(fsys, j.file.Source)
+		}
+	})
+	early, rewritten := rewriteCopied(jobs, in.Module)
+	kept := make([]*fileJob, 0, len(jobs))
+	for i := range jobs {
+		j := &jobs[i]
+		if j.err != nil {
+			return nil, j.err // the first file's in walk order, as one loop would
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := j.file.Source
+		current.Store(&name)
+		// Without an action a template is its text (which the caps still
+		// bound, below): parsing it would not change a byte.
+		if j.template && bytes.Contains(j.file.Data, []byte(r.m.Delims[0])) {
+			if j.file.Data, err = r.execute(name, string(j.file.Data)); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.budget.add(name, int64(len(j.file.Data))); err != nil {
+			return nil, err
+		}
+		kept = append(kept, j)
+	}
+	<-rewritten
+	for _, j := range kept {
+		if j.rewritten {
+			j.file.Data = j.rewrittenData
+		}
+	}
+	slices.SortFunc(kept, func(a, b *fileJob) int { return strings.Compare(a.file.Path, b.file.Path) })
+	files := make([]File, len(kept))
+	for i, j := range kept {
+		files[i] = j.file
+	}
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
 			return nil, fmt.Errorf("%s and %s both render to %s", files[i-1].Source, files[i].Source, files[i].Path)
@@ -123,63 +171,152 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 	if err := CheckTree(files); err != nil {
 		return nil, err
 	}
-	if err := rewriteModulePath(files, in.Module); err != nil {
-		return nil, err
+	errs := make([]error, len(files))
+	var todo []int
+	for i, j := range kept {
+		if j.rewritten {
+			errs[i] = j.rewriteErr
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	rw := early
+	if rw == nil {
+		rw = newModuleRewrite(files, in.Module) // from the rendered root go.mod
+	}
+	if rw != nil {
+		rw.applyAll(files, todo, errs)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first file's in path order
+		}
 	}
 	return files, nil
+}
+
+// rewriteCopied starts rewriting the module path of the files copied as
+// they are, when the root go.mod is one of them (the module it names is
+// then known before rendering), on all cores while the templates render.
+// A file's rewrite goes to its rewrittenData, so that the render reads
+// each file's bytes as they were read; rewritten is closed when all are
+// done. The rewrite is nil when there is none to do now.
+func rewriteCopied(jobs []fileJob, modPath string) (*moduleRewrite, <-chan struct{}) {
+	done := make(chan struct{})
+	i := slices.IndexFunc(jobs, func(j fileJob) bool { return j.file.Path == "go.mod" })
+	if i < 0 || jobs[i].template || jobs[i].err != nil || jobs[i].file.Mode&fs.ModeSymlink != 0 {
+		close(done)
+		return nil, done
+	}
+	rw := newModuleRewrite([]File{jobs[i].file}, modPath)
+	if rw == nil {
+		close(done)
+		return nil, done
+	}
+	var todo []*fileJob
+	for k := range jobs {
+		if j := &jobs[k]; j.err == nil && !j.template && rw.applies(&j.file) {
+			todo = append(todo, j)
+		}
+	}
+	go func() {
+		defer close(done)
+		forEach(len(todo), func(k int) {
+			j := todo[k]
+			f := j.file
+			j.rewriteErr = rw.apply(&f)
+			j.rewrittenData, j.rewritten = f.Data, true
+		})
+	}()
+	return rw, done
 }
 
 type renderer struct {
 	m           *Manifest
 	data        map[string]any
-	plain       bool         // a plain Go module: copy, gonew-style
-	ruleResults map[int]bool // evaluated files[].when, by rule index
+	plain       bool              // a plain Go module: copy, gonew-style
+	ruleResults map[int]bool      // evaluated files[].when, by rule index
+	expanded    map[string]string // rendered path segments, by their text
 	budget      *outputBudget
 }
 
-// file renders one template file; keep is false when a rule drops it.
-func (r *renderer) file(fsys fs.FS, name string, d fs.DirEntry) (f File, keep bool, err error) {
+// fileJob is one template file on its way to the rendered tree: its
+// output path settled, its bytes (read) and rendering to come.
+type fileJob struct {
+	file     File // Path, Source; for a link also Mode and Link
+	template bool // a .tmpl file, to be rendered
+	err      error
+	// rewritten: the module path was rewritten while the templates
+	// rendered, to rewrittenData, with rewriteErr.
+	rewritten     bool
+	rewrittenData []byte
+	rewriteErr    error
+}
+
+// plan settles a template file's output path; keep is false when a rule
+// drops it.
+func (r *renderer) plan(fsys fs.FS, name string, d fs.DirEntry) (j fileJob, keep bool, err error) {
 	if keep, err = r.wanted(name); err != nil || !keep {
-		return File{}, false, err
+		return fileJob{}, false, err
 	}
 	out := name
 	if !r.plain {
 		if out, keep, err = r.outputPath(name); err != nil || !keep {
-			return File{}, false, err
+			return fileJob{}, false, err
 		}
 	}
 	if d.Type()&fs.ModeSymlink != 0 {
 		target, err := fs.ReadLink(fsys, name)
 		if err != nil {
-			return File{}, false, err
+			return fileJob{}, false, err
 		}
-		return File{Path: out, Mode: fs.ModeSymlink, Link: target, Source: name}, true, nil
+		return fileJob{file: File{Path: out, Mode: fs.ModeSymlink, Link: target, Source: name}}, true, nil
 	}
 	if !d.Type().IsRegular() {
-		return File{}, false, fmt.Errorf("%s: not a regular file or link", name)
+		return fileJob{}, false, fmt.Errorf("%s: not a regular file or link", name)
 	}
-	data, err := fs.ReadFile(fsys, name)
-	if err != nil {
-		return File{}, false, err
+	j = fileJob{file: File{Path: out, Source: name}}
+	if !r.plain && strings.HasSuffix(out, ".tmpl") {
+		j.file.Path, j.template = strings.TrimSuffix(out, ".tmpl"), true
+		if err := CheckPath(j.file.Path); err != nil {
+			return fileJob{}, false, fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	info, err := d.Info()
+	return j, true, nil
+}
+
+// readTemplateFile reads a template file (as fs.ReadFile does) and says the mode
+// it gets in the tree: 0o755 when any execute bit is set, else 0o644. The
+// mode is the opened file's: no second look-up of the name.
+func readTemplateFile(fsys fs.FS, name string) ([]byte, fs.FileMode, error) {
+	f, err := fsys.Open(name)
 	if err != nil {
-		return File{}, false, err
+		return nil, 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	data := make([]byte, 0, max(info.Size(), 0)+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, 0, err
+		}
 	}
 	mode := fs.FileMode(0o644)
 	if info.Mode()&0o111 != 0 {
 		mode = 0o755
 	}
-	if !r.plain && strings.HasSuffix(out, ".tmpl") {
-		out = strings.TrimSuffix(out, ".tmpl")
-		if err := CheckPath(out); err != nil {
-			return File{}, false, fmt.Errorf("%s: %w", name, err)
-		}
-		if data, err = r.execute(name, string(data)); err != nil {
-			return File{}, false, err
-		}
-	}
-	return File{Path: out, Data: data, Mode: mode, Source: name}, true, nil
+	return data, mode, nil
 }
 
 // wanted applies exclude and files rules to a template path.
@@ -195,7 +332,7 @@ func (r *renderer) wanted(name string) (bool, error) {
 		}
 		keep, done := r.ruleResults[i]
 		if !done {
-			s, err := renderString(r.m, "files["+rule.Path+"].when", rule.When, r.data)
+			s, err := r.expand("files["+rule.Path+"].when", rule.When)
 			if err != nil {
 				return false, err
 			}
@@ -247,7 +384,7 @@ func (r *renderer) outputPath(name string) (string, bool, error) {
 func (r *renderer) renderPath(name, p string) (string, bool, error) {
 	segs, ok := splitOutsideActions(p, r.m.Delims)
 	if !ok {
-		rendered, err := renderString(r.m, "path "+name, p, r.data)
+		rendered, err := r.expand("path "+name, p)
 		if err != nil {
 			return "", false, err
 		}
@@ -261,7 +398,7 @@ func (r *renderer) renderPath(name, p string) (string, bool, error) {
 	out := make([]string, 0, len(segs))
 	for _, seg := range segs {
 		if strings.Contains(seg, r.m.Delims[0]) {
-			rendered, err := renderString(r.m, "path "+name, seg, r.data)
+			rendered, err := r.expand("path "+name, seg)
 			if err != nil {
 				return "", false, err
 			}
@@ -327,6 +464,34 @@ func (r *renderer) execute(name, text string) ([]byte, error) {
 		return nil, executeError(name, err)
 	}
 	return w.buf.Bytes(), nil
+}
+
+// expand renders a path, a path segment or a files[].when condition of
+// the render; what names it in errors. It runs in the render's goroutine,
+// bound by the render's deadline and caps, and renders each distinct text
+// once: the render data do not change during a render, so the segment
+// "<% .Name %>" of a directory's fifty files renders as one.
+func (r *renderer) expand(what, text string) (string, error) {
+	if s, ok := r.expanded[text]; ok {
+		return s, nil
+	}
+	if r.budget == nil {
+		// Not a render (CheckTemplate's renderer): bounded on its own.
+		return renderString(r.m, what, text, r.data)
+	}
+	t, err := newTemplate(r.m, what).Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", ManifestName, templateError(err))
+	}
+	w := &limitWriter{budget: r.budget}
+	if err := t.Execute(w, r.data); err != nil {
+		return "", fmt.Errorf("%s: %w", ManifestName, executeError(what, err))
+	}
+	s := w.buf.String()
+	if r.expanded != nil {
+		r.expanded[text] = s
+	}
+	return s, nil
 }
 
 // newTemplate starts a template in the manifest's template set. Templates
@@ -395,28 +560,79 @@ func templateError(err error) error {
 // the module line of go.mod (and of nested modules below it) and every import
 // of the old path in .go files.
 func rewriteModulePath(files []File, modPath string) error {
+	rw := newModuleRewrite(files, modPath)
+	if rw == nil {
+		return nil
+	}
+	todo := make([]int, len(files))
+	for i := range files {
+		todo[i] = i
+	}
+	errs := make([]error, len(files))
+	rw.applyAll(files, todo, errs)
+	for _, err := range errs {
+		if err != nil {
+			return err // the first file's in path order, as a loop would
+		}
+	}
+	return nil
+}
+
+// moduleRewrite renames module src to dst in go.mod and .go files.
+type moduleRewrite struct{ src, dst string }
+
+// newModuleRewrite is the rewrite of the module the tree's root go.mod
+// names to modPath; nil when there is nothing to rewrite.
+func newModuleRewrite(files []File, modPath string) *moduleRewrite {
 	i := slices.IndexFunc(files, func(f File) bool { return f.Path == "go.mod" })
 	if i < 0 {
 		return nil
 	}
-	srcMod := modfile.ModulePath(files[i].Data)
-	if srcMod == "" || srcMod == modPath {
+	src := modfile.ModulePath(files[i].Data)
+	if src == "" || src == modPath {
 		return nil
 	}
-	for i := range files {
-		f := &files[i]
-		var err error
-		switch {
-		case f.Mode&fs.ModeSymlink != 0:
-			continue
-		case path.Base(f.Path) == "go.mod":
-			f.Data, err = rewriteGoMod(f.Path, f.Data, srcMod, modPath)
-		case strings.HasSuffix(f.Path, ".go"):
-			f.Data, err = rewriteGoImports(f.Path, f.Data, srcMod, modPath, !strings.Contains(f.Path, "/"))
-		}
-		if err != nil {
-			return err
+	return &moduleRewrite{src: src, dst: modPath}
+}
+
+func (rw *moduleRewrite) applies(f *File) bool {
+	return f.Mode&fs.ModeSymlink == 0 && (path.Base(f.Path) == "go.mod" || strings.HasSuffix(f.Path, ".go"))
+}
+
+func (rw *moduleRewrite) apply(f *File) error {
+	var err error
+	if path.Base(f.Path) == "go.mod" {
+		f.Data, err = rewriteGoMod(f.Path, f.Data, rw.src, rw.dst)
+	} else {
+		f.Data, err = rewriteGoImports(f.Path, f.Data, rw.src, rw.dst, !strings.Contains(f.Path, "/"))
+	}
+	return err
+}
+
+// applyAll rewrites the files at the indexes todo (those it applies to),
+// on all cores: each file's rewrite is its own, a go.mod is parsed and
+// formatted whole, and a module such as gopls has hundreds of .go files.
+// errs[i] is file i's error.
+func (rw *moduleRewrite) applyAll(files []File, todo []int, errs []error) {
+	todo = slices.DeleteFunc(slices.Clone(todo), func(i int) bool { return !rw.applies(&files[i]) })
+	forEach(len(todo), func(k int) {
+		errs[todo[k]] = rw.apply(&files[todo[k]])
+	})
+}
+
+// forEach calls fn(0) … fn(n-1) on as many goroutines as there are cores
+// (the caller's among them) and returns when all have returned.
+func forEach(n int, fn func(int)) {
+	var next atomic.Int64
+	work := func() {
+		for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+			fn(k)
 		}
 	}
-	return nil
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 }
