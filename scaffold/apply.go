@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,9 +51,9 @@ type journalConflict struct {
 
 // The staged names paved makes; a journal naming anything else is not paved's.
 var (
-	stagedName = regexp.MustCompile(`^new-[0-9]{1,9}$`)
-	backupName = regexp.MustCompile(`^old-[0-9]{1,9}$`)
-	stageName  = regexp.MustCompile(`^stage-[0-9]{1,9}-[0-2]$`)
+	stagedName = lazyRegexp(`^new-[0-9]{1,9}$`)
+	backupName = lazyRegexp(`^old-[0-9]{1,9}$`)
+	stageName  = lazyRegexp(`^stage-[0-9]{1,9}-[0-2]$`)
 )
 
 // applier writes a planned update into a work tree, all or nothing.
@@ -350,12 +349,12 @@ func checkJournal(w *workTree, j journal) error {
 			return err
 		}
 		switch {
-		case op.Backup != "" && !backupName.MatchString(op.Backup):
+		case op.Backup != "" && !backupName().MatchString(op.Backup):
 			return fmt.Errorf("backup name %q is not paved's", op.Backup)
 		case op.Remove && (op.Staged != "" || op.Link):
 			return fmt.Errorf("%s: a remove with content", op.Path)
 		case op.Remove:
-		case !stagedName.MatchString(op.Staged):
+		case !stagedName().MatchString(op.Staged):
 			return fmt.Errorf("staged name %q is not paved's", op.Staged)
 		case op.Link && op.Mode != 0, !op.Link && op.Mode != 0o644 && op.Mode != 0o755:
 			return fmt.Errorf("%s: mode %v is not one paved writes", op.Path, op.Mode)
@@ -395,7 +394,7 @@ func checkJournal(w *workTree, j journal) error {
 			return err
 		}
 		for _, s := range c.Stages {
-			if s != "" && !stageName.MatchString(s) {
+			if s != "" && !stageName().MatchString(s) {
 				return fmt.Errorf("stage name %q is not paved's", s)
 			}
 		}

@@ -90,7 +90,7 @@ func (e *ManifestError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identRE = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // reservedNames are render data keys that answers must not shadow.
 var reservedNames = []string{"Module", "Template", "Paved"}
@@ -299,7 +299,7 @@ func (p *manifestParser) questions(n *yaml.Node, m *Manifest) error {
 		switch {
 		case q.Name == "":
 			return p.errorf(qn, "question without a name")
-		case !identRE.MatchString(q.Name):
+		case !identRE().MatchString(q.Name):
 			return p.errorf(qn, "question name %q must be a Go identifier (letters, digits, _)", q.Name)
 		case slices.Contains(reservedNames, q.Name):
 			return p.errorf(qn, "question name %q is reserved for render data", q.Name)

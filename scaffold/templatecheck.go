@@ -474,13 +474,13 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 	return s[:i], s[i+len(sep):], true
 }
 
-var placeRE = regexp.MustCompile(`^(?:template: )?(.*?):(\d+)(?::(\d+))?: `)
+var placeRE = lazyRegexp(`^(?:template: )?(.*?):(\d+)(?::(\d+))?: `)
 
 // errorPlace reads the line (and column) of a template or YAML error
 // about name; 1, 1 when it names none.
 func errorPlace(err error, name string) (int, int) {
 	msg := err.Error()
-	if m := placeRE.FindStringSubmatch(msg); m != nil && m[1] == name {
+	if m := placeRE().FindStringSubmatch(msg); m != nil && m[1] == name {
 		line, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
 		return max(line, 1), max(col, 1)
@@ -495,7 +495,7 @@ func errorPlace(err error, name string) (int, int) {
 // templateMsg is an error's message without the place it names.
 func templateMsg(err error, name string) string {
 	msg := err.Error()
-	if m := placeRE.FindStringSubmatch(msg); m != nil && m[1] == name {
+	if m := placeRE().FindStringSubmatch(msg); m != nil && m[1] == name {
 		return msg[len(m[0]):]
 	}
 	msg = strings.TrimPrefix(msg, name+": ")

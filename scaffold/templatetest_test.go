@@ -71,7 +71,7 @@ func FuzzParseTestCases(f *testing.F) {
 			return
 		}
 		for _, c := range tc.Cases {
-			if !caseNameRE.MatchString(c.Name) || strings.ContainsAny(c.Name, `/\`) || c.Timeout <= 0 {
+			if !caseNameRE().MatchString(c.Name) || strings.ContainsAny(c.Name, `/\`) || c.Timeout <= 0 {
 				t.Fatalf("accepted case %+v", c)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -56,9 +55,9 @@ type TestCase struct {
 }
 
 // goTypeRE matches the Go type names in the YAML decoder's messages.
-var goTypeRE = regexp.MustCompile(` in type scaffold\.\w+`)
+var goTypeRE = lazyRegexp(` in type scaffold\.\w+`)
 
-var caseNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var caseNameRE = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 type testCasesYAML struct {
 	Golden string         `yaml:"golden"`
@@ -122,7 +121,7 @@ func ParseTestCases(file string, data []byte) (*TestCases, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty cases file", file)
 		}
-		return nil, fmt.Errorf("%s: %s", file, goTypeRE.ReplaceAllString(yamlErrorLine(err), ""))
+		return nil, fmt.Errorf("%s: %s", file, goTypeRE().ReplaceAllString(yamlErrorLine(err), ""))
 	}
 	if err := singleDocument(dec); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
@@ -144,7 +143,7 @@ func ParseTestCases(file string, data []byte) (*TestCases, error) {
 		}
 		c := TestCase{Name: rc.Name, Module: rc.Module, Answers: rc.Answers, Commands: rc.Commands, Timeout: DefaultCaseTimeout, Line: rc.line, Col: rc.col}
 		switch {
-		case !caseNameRE.MatchString(c.Name):
+		case !caseNameRE().MatchString(c.Name):
 			return nil, errorf("case name %q must be letters, digits, '.', '_' or '-' (it names a golden directory)", c.Name)
 		case seen[c.Name]:
 			return nil, errorf("case %q repeated", c.Name)
