@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -105,10 +106,15 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 					out = append(out, o.finding(check, at(u.offset), "%s: metric %q reads %q, which the service does not expose (%s)", o.describe(), m.Name, u.name, exposed.where))
 				}
 			}
+			hashReported := false
 			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 				vs, ok := n.(*parser.VectorSelector)
 				if !ok {
 					return nil
+				}
+				if msg := rs.hashLabelProblem(vs); msg != "" && !hashReported {
+					hashReported = true // once per query
+					out = append(out, o.finding(check, at(int(vs.PosRange.Start)), "%s: metric %q: %s", o.describe(), m.Name, msg))
 				}
 				want, ok := sloRoutes[vs.Name]
 				if !ok {
@@ -178,4 +184,41 @@ func (rs *rolloutSet) sloRules() (map[string]bool, map[string]*labels.Matcher) {
 		}
 	}
 	return recorded, routes
+}
+
+// hashLabel is the series label the Prometheus Operator makes of the pod
+// label rollouts-pod-template-hash when a ServiceMonitor lists it in
+// podTargetLabels.
+const hashLabel = "rollouts_pod_template_hash"
+
+// hashLabelProblem: a selector on rollouts_pod_template_hash finds series
+// only when a ServiceMonitor deployed with it copies the pod label onto
+// them; without one the analysis never has data.
+func (rs *rolloutSet) hashLabelProblem(vs *parser.VectorSelector) string {
+	uses := false
+	for _, lm := range vs.LabelMatchers {
+		uses = uses || lm.Name == hashLabel
+	}
+	if !uses {
+		return ""
+	}
+	monitors := 0
+	for _, o := range rs.all {
+		if o.Kind != "ServiceMonitor" || o.group() != "monitoring.coreos.com" {
+			continue
+		}
+		monitors++
+		var sm struct {
+			Spec struct {
+				PodTargetLabels []string `json:"podTargetLabels"`
+			} `json:"spec"`
+		}
+		if decodeObject(o, &sm) == nil && slices.Contains(sm.Spec.PodTargetLabels, "rollouts-pod-template-hash") {
+			return ""
+		}
+	}
+	if monitors == 0 {
+		return "" // scraped some other way: not known here
+	}
+	return fmt.Sprintf("selects %s, which no ServiceMonitor copies from the pods (podTargetLabels: [rollouts-pod-template-hash]): the analysis never has data", hashLabel)
 }
