@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -331,6 +332,26 @@ func (rs *rolloutSet) analysisRefFindings(check string, o *kobject, ro *rolloutS
 			if tmpl.decode(&ts) != nil {
 				continue
 			}
+			hashArgs := map[string]bool{}
+			for _, m := range ts.Spec.Metrics {
+				if m.Provider.Prometheus != nil {
+					for _, sm := range hashArgRE.FindAllStringSubmatch(m.Provider.Prometheus.Query, -1) {
+						hashArgs[sm[1]] = true
+					}
+				}
+			}
+			for j, a := range u.a.Args {
+				if !hashArgs[a.Name] {
+					continue
+				}
+				at := nodeAt(o, fmt.Sprintf("%s.args[%d]", u.path, j))
+				switch {
+				case a.ValueFrom == nil || a.ValueFrom.PodTemplateHashValue == nil:
+					out = append(out, o.finding(check, at, "%s: argument %q selects %s in %s %s: pass valueFrom.podTemplateHashValue: Latest (the new pods' hash), not a fixed value", o.describe(), a.Name, hashLabel, kind, t.TemplateName))
+				case *a.ValueFrom.PodTemplateHashValue != "Latest":
+					out = append(out, o.finding(check, nodeAt(o, fmt.Sprintf("%s.args[%d].valueFrom.podTemplateHashValue", u.path, j)), "%s: argument %q is the %s pods' hash: the analysis judges them, not the new pods (Latest)", o.describe(), a.Name, *a.ValueFrom.PodTemplateHashValue))
+				}
+			}
 			for _, a := range ts.Spec.Args {
 				declared[a.Name] = true
 				if a.Value == nil && a.ValueFrom == nil && !passed[a.Name] {
@@ -349,6 +370,10 @@ func (rs *rolloutSet) analysisRefFindings(check string, o *kobject, ro *rolloutS
 	}
 	return out
 }
+
+// hashArgRE finds the argument a query selects the pod-template hash
+// label by: rollouts_pod_template_hash="{{args.NAME}}".
+var hashArgRE = regexp.MustCompile(`rollouts_pod_template_hash\s*=~?\s*"\{\{\s*args\.([^\s}]+)\s*\}\}"`)
 
 // template finds an AnalysisTemplate (in o's namespace) or a
 // ClusterAnalysisTemplate by name.
