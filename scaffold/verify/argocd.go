@@ -38,6 +38,15 @@ type appSource struct {
 
 type applicationShape struct {
 	Spec struct {
+		IgnoreDifferences []struct {
+			Group             string   `json:"group"`
+			Kind              string   `json:"kind"`
+			JSONPointers      []string `json:"jsonPointers"`
+			JQPathExpressions []string `json:"jqPathExpressions"`
+		} `json:"ignoreDifferences"`
+		SyncPolicy *struct {
+			SyncOptions []string `json:"syncOptions"`
+		} `json:"syncPolicy"`
 		Project     string      `json:"project"`
 		Source      *appSource  `json:"source"`
 		Sources     []appSource `json:"sources"`
@@ -118,6 +127,9 @@ func (c argocd) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 				continue // a chart from a Helm repository, or another repository's files
 			}
 			out = append(out, appSourceFindings(c.Name(), r, o, paths[i], s)...)
+			if rollout := istioRollout(ctx, r, s.Path); rollout != "" {
+				out = append(out, weightOwnership(c.Name(), o, &app, rollout)...)
+			}
 		}
 		if proj != nil {
 			d := app.Spec.Destination
@@ -254,4 +266,73 @@ func destName(server, name string) string {
 		return fmt.Sprintf("cluster %q", name)
 	}
 	return fmt.Sprintf("server %q", server)
+}
+
+// istioRollout names a Rollout with Istio traffic routing that the chart
+// at dir renders ("" when none): the Rollouts controller owns that
+// VirtualService's weights and that DestinationRule's subset labels.
+func istioRollout(ctx context.Context, r *Repo, dir string) string {
+	dir = path.Clean(strings.TrimPrefix(dir, "./"))
+	charts, err := r.charts(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, ch := range charts {
+		if ch.Dir != dir {
+			continue
+		}
+		for _, rd := range ch.Renders {
+			for _, o := range rd.Objects {
+				if isRollout(o) && lookupValue(o.Doc.Root, "spec", "strategy", "canary", "trafficRouting", "istio") != nil {
+					return o.describe()
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// weightOwnership: an Application that syncs a chart whose Rollout shifts
+// Istio traffic must leave the weights and subset labels the controller
+// writes alone (ignoreDifferences, and RespectIgnoreDifferences=true so a
+// sync does not apply them either), else every sync (and self-heal) in
+// the middle of a canary sends all traffic back to the stable pods.
+func weightOwnership(check string, o *kobject, app *applicationShape, rollout string) []Finding {
+	covers := func(kind, jqPart, pointerPart string) bool {
+		for _, d := range app.Spec.IgnoreDifferences {
+			if d.Kind != kind || d.Group != "networking.istio.io" {
+				continue
+			}
+			for _, e := range d.JQPathExpressions {
+				if strings.Contains(e, jqPart) {
+					return true
+				}
+			}
+			for _, p := range d.JSONPointers {
+				if p == "/spec" || strings.HasPrefix(p, pointerPart) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var out []Finding
+	at := nodeAt(o, "spec.ignoreDifferences")
+	if at == nil {
+		at = mapKey(o.Doc.Root, "spec")
+	}
+	if !covers("VirtualService", "weight", "/spec/http") {
+		out = append(out, o.finding(check, at, "%s: %s sets the VirtualService's route weights during a canary: ignore them (ignoreDifferences: group networking.istio.io, kind VirtualService, jqPathExpressions: [.spec.http[].route[].weight]) or each sync resets them", o.describe(), rollout))
+	}
+	if !covers("DestinationRule", "labels", "/spec/subsets") {
+		out = append(out, o.finding(check, at, "%s: %s sets the DestinationRule's subset labels: ignore them (ignoreDifferences: group networking.istio.io, kind DestinationRule, jqPathExpressions: [.spec.subsets[].labels]) or each sync resets them", o.describe(), rollout))
+	}
+	if len(out) == 0 && (app.Spec.SyncPolicy == nil || !slices.Contains(app.Spec.SyncPolicy.SyncOptions, "RespectIgnoreDifferences=true")) {
+		at := nodeAt(o, "spec.syncPolicy.syncOptions")
+		if at == nil {
+			at = mapKey(o.Doc.Root, "spec")
+		}
+		out = append(out, o.finding(check, at, "%s: ignoreDifferences covers what %s writes, but a sync still applies those fields without syncOptions RespectIgnoreDifferences=true", o.describe(), rollout))
+	}
+	return out
 }
