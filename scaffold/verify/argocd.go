@@ -20,7 +20,10 @@ import (
 // files exist; and the project permits its source repository and its
 // destination (server or name, and namespace), matched as Argo CD matches
 // them (AppProject.IsSourcePermitted and isDestinationMatched in
-// github.com/argoproj/argo-cd/v3 v3.6.1: globs, "!" denies).
+// github.com/argoproj/argo-cd/v3 v3.6.1: globs, "!" denies); and when the
+// chart's Rollout shifts Istio traffic, the Application leaves the fields
+// the Rollouts controller writes to it (ignoreDifferences with
+// RespectIgnoreDifferences=true).
 type argocd struct{}
 
 func (argocd) Name() string { return "argocd" }

@@ -17,9 +17,12 @@ import (
 // needs of the objects deployed with them (rolloutrefs.go, analysis.go):
 // the VirtualService, routes, DestinationRule, subsets and Services a
 // Rollout names exist and fit; every analysis names a template that
-// exists with the arguments it declares; the templates' Prometheus queries
-// read metrics the service exposes, with probe routes left out as the SLO
-// rules leave them out; and the Rollout's pod template meets the
+// exists with the arguments it declares, the pod-template hash an analysis
+// selects by is the new pods' (podTemplateHashValue: Latest) and a
+// ServiceMonitor copies that label onto the series; the templates'
+// Prometheus queries read metrics the service exposes, with probe routes
+// left out as the SLO rules leave them out; an HPA on a Rollout finds it
+// (the references check); and the Rollout's pod template meets the
 // restricted Pod Security Standard, which admission never checks for a
 // Rollout (it sees the Pods the controller creates, too late).
 type rollouts struct{}
