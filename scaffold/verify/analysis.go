@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -94,7 +95,8 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 			if err != nil {
 				if sub == q {
 					off := 0
-					if perrs, ok := err.(parser.ParseErrors); ok && len(perrs) > 0 {
+					var perrs parser.ParseErrors
+					if errors.As(err, &perrs) && len(perrs) > 0 {
 						off = int(perrs[0].PositionRange.Start)
 					}
 					out = append(out, o.finding(check, at(off), "%s: metric %q: query: %v", o.describe(), m.Name, err))

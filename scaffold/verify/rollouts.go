@@ -119,7 +119,7 @@ type rolloutPods struct {
 
 func (p *rolloutPods) DeepCopyObject() runtime.Object {
 	c := *p
-	c.ObjectMeta = *p.ObjectMeta.DeepCopy()
+	c.ObjectMeta = *p.DeepCopy()
 	c.Spec.Template = *p.Spec.Template.DeepCopy()
 	return &c
 }
