@@ -136,6 +136,7 @@ func (rs *rolloutSet) findings(check string) []Finding {
 		if ro.decode(&shape) != nil {
 			continue
 		}
+		out = append(out, rolloutSpecFindings(check, ro)...)
 		out = append(out, rs.trafficFindings(check, ro.o, &shape)...)
 		out = append(out, rs.analysisRefFindings(check, ro.o, &shape)...)
 		out = append(out, rs.workloadFindings(check, ro.o, &shape)...)
