@@ -31,7 +31,7 @@ type rolloutSpecShape struct {
 						DestinationRule *json.RawMessage `json:"destinationRule"`
 					} `json:"istio"`
 				} `json:"trafficRouting"`
-				PingPong *json.RawMessage `json:"pingPong"`
+				PingPong *json.RawMessage             `json:"pingPong"`
 				Steps    []map[string]json.RawMessage `json:"steps"`
 			} `json:"canary"`
 		} `json:"strategy"`
