@@ -97,4 +97,9 @@ func TestCRDTypes(t *testing.T) {
 			t.Errorf("no embedded CRD for %s", k)
 		}
 	}
+	for gvk, e := range types {
+		if _, err := e.build(); err != nil {
+			t.Errorf("%s: %v", gvk, err)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -45,9 +46,11 @@ type crdType struct {
 	validator  apiservervalidation.SchemaValidator
 }
 
-// crdTypes are the embedded CRDs' served versions, built once.
-var crdTypes = sync.OnceValues(func() (map[schema.GroupVersionKind]*crdType, error) {
-	out := map[schema.GroupVersionKind]*crdType{}
+// crdTypes are the embedded CRDs' served versions, read once; each is
+// built into a validator when first used (building all of them costs
+// more than a run that needs two).
+var crdTypes = sync.OnceValues(func() (map[schema.GroupVersionKind]*crdEntry, error) {
+	out := map[schema.GroupVersionKind]*crdEntry{}
 	for _, m := range crdModules {
 		b, err := crdSchemaFS.ReadFile("schema/" + m.Out)
 		if err != nil {
@@ -58,16 +61,58 @@ var crdTypes = sync.OnceValues(func() (map[schema.GroupVersionKind]*crdType, err
 			return nil, fmt.Errorf("schema/%s: %w", m.Out, err)
 		}
 		for _, c := range f.CRDs {
-			t, err := newCRDType(c)
-			if err != nil {
-				return nil, fmt.Errorf("schema/%s: %s: %w", m.Out, c.Kind, err)
+			module, out1 := f.Module, m.Out
+			out[schema.GroupVersionKind{Group: c.Group, Version: c.Version, Kind: c.Kind}] = &crdEntry{
+				build: sync.OnceValues(func() (*crdType, error) {
+					t, err := newCRDType(c)
+					if err != nil {
+						return nil, fmt.Errorf("schema/%s: %s: %w", out1, c.Kind, err)
+					}
+					t.module = module
+					return t, nil
+				}),
 			}
-			t.module = f.Module
-			out[t.gvk] = t
 		}
 	}
 	return out, nil
 })
+
+// A crdEntry is one embedded CRD version, built on first use.
+type crdEntry struct {
+	build func() (*crdType, error)
+}
+
+// prefetchCRDs builds the validators of the kinds the repository's YAML
+// names, while the charts render: a check that needs them then does not
+// wait for them. It is only a head start; crdObjects builds what it needs.
+func prefetchCRDs(r *Repo) {
+	var want []string
+	for _, f := range r.Glob("**/*.yaml", "**/*.yml") {
+		b, err := r.Read(f)
+		if err != nil || !bytes.Contains(b, []byte("argoproj.io")) {
+			continue
+		}
+		for _, k := range append(slices.Clone(rolloutKinds), argoCDKinds...) {
+			if bytes.Contains(b, []byte("kind: "+k+"\n")) && !slices.Contains(want, k) {
+				want = append(want, k)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	go func() {
+		types, err := crdTypes()
+		if err != nil {
+			return
+		}
+		for gvk, e := range types {
+			if slices.Contains(want, gvk.Kind) {
+				_, _ = e.build()
+			}
+		}
+	}()
+}
 
 // newCRDType prepares a version's schema as the API server does when it
 // starts serving a CRD (customresource_handler.go): converted to the
@@ -99,7 +144,7 @@ func newCRDType(c crdVersion) (*crdType, error) {
 }
 
 // crdKinds lists the embedded kinds of a group, with their versions.
-func crdKinds(types map[schema.GroupVersionKind]*crdType, group string) map[string][]string {
+func crdKinds(types map[schema.GroupVersionKind]*crdEntry, group string) map[string][]string {
 	out := map[string][]string{}
 	for gvk := range types {
 		if gvk.Group == group {
@@ -208,14 +253,18 @@ func crdObjects(ctx context.Context, check string, objs []*kobject, groupKinds f
 		if err != nil || !groupKinds(gv.Group, o.Kind) {
 			continue
 		}
-		t := types[gv.WithKind(o.Kind)]
-		if t == nil {
+		e := types[gv.WithKind(o.Kind)]
+		if e == nil {
 			vs := crdKinds(types, gv.Group)[o.Kind]
 			if len(vs) == 0 {
 				continue // a kind no embedded CRD defines: the check says so
 			}
 			out = append(out, o.finding(check, mapKey(o.Doc.Root, "apiVersion"), "%s: %s serves %s in %s, not %s", o.describe(), gv.Group, o.Kind, strings.Join(prefixed(gv.Group+"/", vs), ", "), o.APIVersion))
 			continue
+		}
+		t, err := e.build()
+		if err != nil {
+			return nil, nil, err
 		}
 		fs, obj := validateCR(ctx, check, o, t)
 		out = append(out, fs...)

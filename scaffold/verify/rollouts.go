@@ -37,6 +37,7 @@ var rolloutKinds = []string{"Rollout", "AnalysisTemplate", "ClusterAnalysisTempl
 var argoCDKinds = []string{"Application", "AppProject", "ApplicationSet"}
 
 func (c rollouts) Run(ctx context.Context, r *Repo) ([]Finding, error) {
+	prefetchCRDs(r)
 	sets, err := deploySets(ctx, r)
 	if err != nil {
 		return nil, err
