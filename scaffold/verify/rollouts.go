@@ -43,7 +43,7 @@ func (c rollouts) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		return nil, err
 	}
 	isRollouts := func(group, kind string) bool {
-		return group == "argoproj.io" && !slices.Contains(argoCDKinds, kind)
+		return group == "argoproj.io" && (slices.Contains(rolloutKinds, kind) || !slices.Contains(argoCDKinds, kind) && nearArgoKind(kind) != "")
 	}
 	ran := false
 	var out []Finding
@@ -67,18 +67,57 @@ func (c rollouts) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	return out, nil
 }
 
-// unknownArgoKinds reports an object of argoproj.io whose kind no CRD of
-// Argo Rollouts or Argo CD defines (a misspelled kind).
+// unknownArgoKinds reports an object of argoproj.io whose kind is a near
+// miss of a kind of Argo Rollouts or Argo CD (AnalysisTemplates, Rolout):
+// no CRD defines it, and nothing applies. Other kinds of the group are
+// other Argo projects' (Argo Workflows' Workflow, Argo Events' Sensor) and
+// are left alone.
 func unknownArgoKinds(check string, objs []*kobject, mine func(group, kind string) bool) []Finding {
 	var out []Finding
 	for _, o := range objs {
-		if o.group() != "argoproj.io" || !mine(o.group(), o.Kind) || slices.Contains(rolloutKinds, o.Kind) {
+		if o.group() != "argoproj.io" || !mine(o.group(), o.Kind) || slices.Contains(rolloutKinds, o.Kind) || slices.Contains(argoCDKinds, o.Kind) {
 			continue
 		}
-		out = append(out, o.finding(check, mapKey(o.Doc.Root, "kind"), "%s: argoproj.io has no kind %s (Argo Rollouts: %s; Argo CD: %s)",
-			o.describe(), o.Kind, strings.Join(rolloutKinds, ", "), strings.Join(argoCDKinds, ", ")))
+		near := nearArgoKind(o.Kind)
+		if near == "" {
+			continue
+		}
+		out = append(out, o.finding(check, mapKey(o.Doc.Root, "kind"), "%s: argoproj.io has no kind %s: did you mean %s? (Argo Rollouts: %s; Argo CD: %s)",
+			o.describe(), o.Kind, near, strings.Join(rolloutKinds, ", "), strings.Join(argoCDKinds, ", ")))
 	}
 	return out
+}
+
+// nearArgoKind returns the kind of Argo Rollouts or Argo CD that kind
+// misspells (at most two edits, any case), or "".
+func nearArgoKind(kind string) string {
+	for _, k := range append(slices.Clone(rolloutKinds), argoCDKinds...) {
+		if k != kind && editDistance(strings.ToLower(kind), strings.ToLower(k)) <= 2 {
+			return k
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // deploySets are the sets of objects deployed together: each rendering of
