@@ -108,7 +108,7 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 					out = append(out, o.finding(check, at(u.offset), "%s: metric %q reads %q, which the service does not expose (%s)", o.describe(), m.Name, u.name, exposed.where))
 				}
 			}
-			hashReported := false
+			hashReported, routeReported := false, map[string]bool{}
 			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 				vs, ok := n.(*parser.VectorSelector)
 				if !ok {
@@ -119,7 +119,7 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 					out = append(out, o.finding(check, at(int(vs.PosRange.Start)), "%s: metric %q: %s", o.describe(), m.Name, msg))
 				}
 				want, ok := sloRoutes[vs.Name]
-				if !ok {
+				if !ok || routeReported[vs.Name] {
 					return nil
 				}
 				for _, lm := range vs.LabelMatchers {
@@ -127,6 +127,7 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 						return nil
 					}
 				}
+				routeReported[vs.Name] = true // once per metric and query
 				out = append(out, o.finding(check, at(int(vs.PosRange.Start)), "%s: metric %q reads %s without the SLO rules' %s: probe routes count against the canary", o.describe(), m.Name, vs.Name, want))
 				return nil
 			})
