@@ -15,7 +15,8 @@ import (
 // argocd checks Argo CD Applications and AppProjects (argoproj.io): as the
 // API server would accept them with Argo CD's CRDs (crdvalidate.go), then
 // what Argo CD resolves when it syncs: an Application's project is an
-// AppProject of the repository (or Argo CD's own "default"); its source,
+// AppProject of the repository (or Argo CD's own "default"; a repository
+// without AppProjects uses the platform's, not judged); its source,
 // when it is this repository, is a chart directory whose Helm values
 // files exist; and the project permits its source repository and its
 // destination (server or name, and namespace), matched as Argo CD matches
@@ -111,7 +112,9 @@ func (c argocd) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		}
 		o := x.o
 		proj := projects[app.Spec.Project]
-		if proj == nil && app.Spec.Project != "default" {
+		// A repository with no AppProject deploys into one the platform
+		// keeps: only a project missing beside others is a mistake.
+		if proj == nil && app.Spec.Project != "default" && len(projects) > 0 {
 			out = append(out, o.finding(c.Name(), nodeAt(o, "spec.project"), "%s: project %q is no AppProject of the repository (AppProjects: %s)", o.describe(), app.Spec.Project, strings.Join(append(projectNames, "default"), ", ")))
 		}
 		var srcs []appSource

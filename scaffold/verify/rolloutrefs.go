@@ -326,7 +326,16 @@ func (rs *rolloutSet) analysisRefFindings(check string, o *kobject, ro *rolloutS
 			tmpl := rs.template(o, kind, t.TemplateName)
 			at := nodeAt(o, fmt.Sprintf("%s.templates[%d].templateName", u.path, i))
 			if tmpl == nil {
-				out = append(out, o.finding(check, at, "%s: names %s %q, which is not deployed with it (%ss: %s)", o.describe(), kind, t.TemplateName, kind, rs.names("argoproj.io", kind)))
+				switch {
+				case !t.ClusterScope:
+					out = append(out, o.finding(check, at, "%s: names %s %q, which is not deployed with it (%ss: %s)", o.describe(), kind, t.TemplateName, kind, rs.names("argoproj.io", kind)))
+				case rs.template(o, "AnalysisTemplate", t.TemplateName) != nil:
+					out = append(out, o.finding(check, at, "%s: clusterScope names ClusterAnalysisTemplate %q, and only an AnalysisTemplate of that name is deployed with it: drop clusterScope", o.describe(), t.TemplateName))
+				case rs.names("argoproj.io", kind) != "none":
+					out = append(out, o.finding(check, at, "%s: names %s %q, which is not deployed with it (%ss: %s)", o.describe(), kind, t.TemplateName, kind, rs.names("argoproj.io", kind)))
+				}
+				// (A ClusterAnalysisTemplate the repository does not
+				// define at all may be the platform's: not judged.)
 				continue
 			}
 			var ts analysisTemplateShape
