@@ -30,8 +30,10 @@ type analysisTemplateShape struct {
 			} `json:"valueFrom"`
 		} `json:"args"`
 		Metrics []struct {
-			Name     string `json:"name"`
-			Provider struct {
+			Name             string `json:"name"`
+			SuccessCondition string `json:"successCondition"`
+			FailureCondition string `json:"failureCondition"`
+			Provider         struct {
 				Prometheus *struct {
 					Query string `json:"query"`
 				} `json:"prometheus"`
@@ -103,6 +105,11 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 				}
 				continue
 			}
+			var mnode *yaml.Node
+			if items := seqItems(lookupValue(o.Doc.Root, "spec", "metrics")); i < len(items) {
+				mnode = items[i]
+			}
+			out = append(out, conditionFindings(check, o, mnode, m.Name, m.SuccessCondition, m.FailureCondition, expr.Type())...)
 			if exposed != nil {
 				for _, u := range unexposedMetrics(expr, exposed, recorded, rs.r.Service) {
 					out = append(out, o.finding(check, at(u.offset), "%s: metric %q reads %q, which the service does not expose (%s)", o.describe(), m.Name, u.name, exposed.where))
@@ -224,4 +231,40 @@ func (rs *rolloutSet) hashLabelProblem(vs *parser.VectorSelector) string {
 		return "" // scraped some other way: not known here
 	}
 	return fmt.Sprintf("selects %s, which no ServiceMonitor copies from the pods (podTargetLabels: [rollouts-pod-template-hash]): the analysis never has data", hashLabel)
+}
+
+// conditionFindings evaluates a metric's conditions on a measurement with
+// data (a typo in them errors on every measurement) and on what the query
+// returns without traffic (see analysiscond.go).
+func conditionFindings(check string, o *kobject, metric *yaml.Node, name, success, failure string, t parser.ValueType) []Finding {
+	if success == "" && failure == "" {
+		return nil
+	}
+	at := func(err error) *yaml.Node {
+		key := "successCondition"
+		if err != nil && strings.HasPrefix(err.Error(), "failureCondition") || success == "" {
+			key = "failureCondition"
+		}
+		if n := mapValue(metric, key); n != nil {
+			return n
+		}
+		return metric
+	}
+	var sample any = []float64{1}
+	if t == parser.ValueTypeScalar {
+		sample = 1.0
+	}
+	if phase, err := analysisPhase(sample, success, failure); phase == "Error" {
+		return []Finding{o.finding(check, at(err), "%s: metric %q: %v, for any result such as %s", o.describe(), name, err, resultString(sample))}
+	}
+	for _, r := range noTrafficResults(t) {
+		phase, err := analysisPhase(r, success, failure)
+		switch phase {
+		case "Successful":
+			return []Finding{o.finding(check, at(nil), "%s: metric %q: with no traffic (result %s) the measurement is Successful: a canary that serves nothing passes; make it Inconclusive (e.g. len(result) > 0 && !isNaN(result[0]) && ...)", o.describe(), name, resultString(r))}
+		case "Error":
+			return []Finding{o.finding(check, at(err), "%s: metric %q: with no traffic (result %s) the measurement is an Error (%v), which counts towards aborting the rollout; make it Inconclusive (e.g. len(result) > 0 && ...)", o.describe(), name, resultString(r), err)}
+		}
+	}
+	return nil
 }
