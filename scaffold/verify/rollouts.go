@@ -21,7 +21,8 @@ import (
 // selects by is the new pods' (podTemplateHashValue: Latest) and a
 // ServiceMonitor copies that label onto the series; the templates'
 // Prometheus queries read metrics the service exposes, with probe routes
-// left out as the SLO rules leave them out; an HPA on a Rollout finds it
+// left out as the SLO rules leave them out, and their conditions make a
+// canary without traffic Inconclusive (analysiscond.go); an HPA on a Rollout finds it
 // (the references check); and the Rollout's pod template meets the
 // restricted Pod Security Standard, which admission never checks for a
 // Rollout (it sees the Pods the controller creates, too late).
