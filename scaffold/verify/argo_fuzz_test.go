@@ -80,3 +80,33 @@ func FuzzArgoGlobs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAnalysisConditions: an analysis metric's conditions (outside input)
+// evaluate to one of the controller's phases, whatever they hold.
+func FuzzAnalysisConditions(f *testing.F) {
+	f.Add("len(result) > 0 && !isNaN(result[0]) && result[0] <= 14.4", "len(result) > 0 && result[0] > 14.4")
+	f.Add("result[0] <= 1", "")
+	f.Add("", "asInt(result) > 2")
+	f.Add("default(result, 0) == 0", "isNil(result)")
+	f.Add("all(1..1000000000, {# > 0})", "map(result, {# * 2})[0] > 1")
+	f.Fuzz(func(t *testing.T, success, failure string) {
+		if len(success)+len(failure) > 512 {
+			return
+		}
+		for _, r := range []any{[]float64{}, []float64{1, 2}, 1.0} {
+			phase, err := analysisPhase(r, success, failure)
+			switch phase {
+			case "Successful", "Failed", "Inconclusive":
+				if err != nil {
+					t.Fatalf("%s with an error: %v", phase, err)
+				}
+			case "Error":
+				if err == nil {
+					t.Fatal("Error without an error")
+				}
+			default:
+				t.Fatalf("phase %q", phase)
+			}
+		}
+	})
+}
