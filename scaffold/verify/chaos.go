@@ -197,6 +197,10 @@ func chartPodLabels(ctx context.Context, r *Repo) []podLabels {
 			continue
 		}
 		for _, o := range c.Renders[0].Objects {
+			if p := rolloutWorkload(o); p != nil {
+				out = append(out, podLabels{Workload: o.describe(), Labels: p.Spec.Template.Labels})
+				continue
+			}
 			obj := builtinObject(o.APIVersion, o.Kind)
 			if obj == nil {
 				continue

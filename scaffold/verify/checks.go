@@ -18,6 +18,8 @@ func Checks() []Check {
 		kubernetes{},
 		istio{},
 		chaos{},
+		rollouts{},
+		argocd{},
 		prometheus{},
 		references{},
 		consistency{},

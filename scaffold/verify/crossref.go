@@ -24,6 +24,7 @@ import (
 //     name of a Service it selects (else nothing is scraped, and no SLO
 //     alert ever fires);
 //   - a Service's selector matches the pod template labels of a workload;
+//   - an HPA's scaleTargetRef names a workload (or Rollout) deployed with it;
 //   - a PodDisruptionBudget leaves at least one pod available (from two
 //     replicas on) and allows at least one disruption at the workload's
 //     minimum replica count.
@@ -53,10 +54,11 @@ func (c references) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	ran := false
 	for _, set := range sets {
 		rs := newRefSet(set)
-		if len(rs.services)+len(rs.monitors)+len(rs.pdbs) == 0 {
+		if len(rs.services)+len(rs.monitors)+len(rs.pdbs)+len(rs.hpas) == 0 {
 			continue
 		}
 		ran = true
+		out = append(out, rs.hpaFindings(c.Name())...)
 		out = append(out, rs.monitorFindings(c.Name())...)
 		out = append(out, rs.serviceFindings(c.Name())...)
 		out = append(out, rs.pdbFindings(c.Name())...)
@@ -85,6 +87,8 @@ type refSet struct {
 	monitors  []*kobject
 	pdbs      []*kobject
 	hpas      []autoscalingv2.HorizontalPodAutoscaler
+	hpaObjs   []*kobject // the objects of hpas, in order
+	targets   []*kobject // objects an HPA can scale: workloads and Rollouts
 }
 
 func newRefSet(objs []*kobject) *refSet {
@@ -104,7 +108,19 @@ func newRefSet(objs []*kobject) *refSet {
 			var h autoscalingv2.HorizontalPodAutoscaler
 			if decodeObject(o, &h) == nil {
 				rs.hpas = append(rs.hpas, h)
+				rs.hpaObjs = append(rs.hpaObjs, o)
 			}
+		case isRollout(o):
+			// A Rollout with its own pod template is a workload like a
+			// Deployment (one with a workloadRef uses the Deployment's).
+			if p := rolloutWorkload(o); p != nil {
+				w := refWorkload{o: o, labels: p.Spec.Template.Labels, replicas: 1}
+				if p.Spec.Replicas != nil {
+					w.replicas = *p.Spec.Replicas
+				}
+				rs.workloads = append(rs.workloads, w)
+			}
+			rs.targets = append(rs.targets, o)
 		default:
 			obj := builtinObject(o.APIVersion, o.Kind)
 			if obj == nil || decodeObject(o, obj) != nil {
@@ -113,6 +129,9 @@ func newRefSet(objs []*kobject) *refSet {
 			tmpl, _ := podTemplateSpec(obj)
 			if tmpl == nil {
 				continue
+			}
+			if slices.Contains([]string{"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}, o.Kind) {
+				rs.targets = append(rs.targets, o) // (kinds with a scale subresource)
 			}
 			w := refWorkload{o: o, labels: tmpl.Labels, replicas: 1}
 			var spec struct {
@@ -245,6 +264,30 @@ func (rs *refSet) pdbFindings(check string) []Finding {
 				out = append(out, o.finding(check, nodeAt(o, field), "%s: at %s's minimum of %d replica(s) it allows no disruption: node drains block", o.describe(), w.o.describe(), n))
 			}
 		}
+	}
+	return out
+}
+
+// hpaFindings: each HPA scales a workload or Rollout of the set (when the
+// set has any), by apiVersion, kind and name.
+func (rs *refSet) hpaFindings(check string) []Finding {
+	if len(rs.targets) == 0 {
+		return nil
+	}
+	var out []Finding
+	for i, h := range rs.hpas {
+		o, ref := rs.hpaObjs[i], h.Spec.ScaleTargetRef
+		found := slices.ContainsFunc(rs.targets, func(t *kobject) bool {
+			return t.APIVersion == ref.APIVersion && t.Kind == ref.Kind && t.Name == ref.Name && sameNamespace(o, t)
+		})
+		if found {
+			continue
+		}
+		var have []string
+		for _, t := range rs.targets {
+			have = append(have, t.APIVersion+" "+t.describe())
+		}
+		out = append(out, o.finding(check, nodeAt(o, "spec.scaleTargetRef"), "%s: scaleTargetRef %s %s %q is not deployed with it (%s)", o.describe(), ref.APIVersion, ref.Kind, ref.Name, strings.Join(have, ", ")))
 	}
 	return out
 }

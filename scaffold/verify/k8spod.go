@@ -54,6 +54,8 @@ func podTemplateSpec(obj runtime.Object) (*corev1.PodTemplateSpec, []string) {
 		}
 	case *corev1.PodTemplate:
 		return &x.Template, []string{"template", "spec"}
+	case *rolloutPods:
+		return &x.Spec.Template, tp
 	}
 	return nil, nil
 }

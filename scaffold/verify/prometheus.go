@@ -304,12 +304,13 @@ func exprOffset(n *yaml.Node, s *ruleSource, off int) (int, int, bool) {
 	case yaml.LiteralStyle:
 		nl := strings.Count(before, "\n")
 		line := n.Line + 1 + nl
-		indent := 0
-		if s.obj == nil {
-			indent = indentOf(s.src, line)
-		} else {
-			indent = indentOf(s.obj.text, line)
+		// The block's indentation is its first line's; deeper lines keep
+		// the rest of their indentation in the value.
+		src := s.src
+		if s.obj != nil {
+			src = s.obj.text
 		}
+		indent := indentOf(src, n.Line+1)
 		return line, indent + off - (strings.LastIndexByte(before, '\n') + 1) + 1, true
 	case 0:
 		if !strings.Contains(before, "\n") {

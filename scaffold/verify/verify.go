@@ -1,8 +1,8 @@
 // Package verify checks, offline, that what a repository contains is valid
 // for the tools that will read it: GitHub workflows, Dependabot, the
 // golangci-lint and GoReleaser configurations, Dockerfiles, Helm charts,
-// Istio and Chaos Mesh manifests, Prometheus rules, and their agreement with
-// each other.
+// Istio, Chaos Mesh, Argo Rollouts and Argo CD manifests, Prometheus rules,
+// and their agreement with each other.
 //
 // Each check lives in its own file as a small type with a name and a Run
 // method; Checks lists them in order. A check whose files do not exist
