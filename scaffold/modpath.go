@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"bytes"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -13,28 +14,76 @@ import (
 )
 
 // rewriteGoMod renames the module of a go.mod from srcMod (or a nested
-// module below it) to dstMod, formatting the file as the go command does.
+// module below it) to dstMod. Only the module path changes: the line that
+// names it is edited in place, so the rest of the file stays byte for byte
+// and a long go.mod (a tools module's hundreds of requirements) is not
+// parsed whole on every paved new. A go.mod whose module line is not one
+// plain `module PATH` line is parsed and formatted as the go command does.
 func rewriteGoMod(name string, data []byte, srcMod, dstMod string) ([]byte, error) {
+	old := modfile.ModulePath(data)
+	if old == "" || old == "(" { // no plain module line: perhaps a module ( … ) block
+		f, err := modfile.ParseLax(name, data, nil)
+		if err != nil {
+			return nil, err
+		}
+		if f.Module != nil {
+			old = f.Module.Mod.Path
+		}
+	}
+	var dst string
+	switch {
+	case old == srcMod:
+		dst = dstMod
+	case strings.HasPrefix(old, srcMod+"/"):
+		dst = dstMod + strings.TrimPrefix(old, srcMod)
+	default:
+		return data, nil
+	}
+	if out, ok := replaceModuleLine(data, old, dst); ok {
+		return out, nil
+	}
 	f, err := modfile.ParseLax(name, data, nil)
 	if err != nil {
 		return nil, err
 	}
-	if f.Module == nil {
-		return data, nil
+	if f.Module == nil || f.Module.Mod.Path != old {
+		return nil, fmt.Errorf("%s: cannot find the module line naming %s", name, old)
 	}
-	old := f.Module.Mod.Path
-	switch {
-	case old == srcMod:
-		err = f.AddModuleStmt(dstMod)
-	case strings.HasPrefix(old, srcMod+"/"):
-		err = f.AddModuleStmt(dstMod + strings.TrimPrefix(old, srcMod))
-	default:
-		return data, nil
-	}
-	if err != nil {
+	if err := f.AddModuleStmt(dst); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return f.Format()
+}
+
+// replaceModuleLine replaces the path on the one line of data that reads
+// `module PATH` (PATH = old, bare or quoted, a comment after it allowed);
+// ok is false when there is not exactly one such line.
+func replaceModuleLine(data []byte, old, dst string) (out []byte, ok bool) {
+	start, end, found := 0, 0, 0
+	for off := 0; off < len(data); {
+		line := data[off:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		// Cheap test first: only a line starting with "module" is split.
+		if trimmed := bytes.TrimLeft(line, " \t"); bytes.HasPrefix(trimmed, []byte("module")) {
+			fields := strings.Fields(string(line))
+			if fields[0] == "module" {
+				if len(fields) < 2 || (fields[1] != old && fields[1] != strconv.Quote(old)) ||
+					(len(fields) > 2 && !strings.HasPrefix(fields[2], "//")) {
+					return nil, false
+				}
+				i := bytes.Index(line, []byte(fields[1]))
+				start, end = off+i, off+i+len(fields[1])
+				found++
+			}
+		}
+		off += len(line) + 1
+	}
+	if found != 1 {
+		return nil, false
+	}
+	return slices.Concat(data[:start], []byte(modfile.AutoQuote(dst)), data[end:]), true
 }
 
 // edit replaces data[start:end] with text.

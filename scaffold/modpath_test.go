@@ -67,3 +67,30 @@ func TestRewriteGoMod(t *testing.T) {
 		t.Errorf("unrelated module rewritten: %s", same)
 	}
 }
+
+// TestRewriteGoModLine: the module line is edited in place (the rest of
+// the file byte for byte, even where the go command would format it), and
+// a go.mod whose module line is not one plain line is still renamed.
+func TestRewriteGoModLine(t *testing.T) {
+	const src, dst = "example.com/tmpl", "example.com/new"
+	tests := []struct{ name, in, want string }{
+		{"plain", "module example.com/tmpl\n\ngo 1.27\n", "module example.com/new\n\ngo 1.27\n"},
+		{"nested", "module example.com/tmpl/tools // tools\n\nrequire (\n\ta.com/x   v1.0.0\n)\n", "module example.com/new/tools // tools\n\nrequire (\n\ta.com/x   v1.0.0\n)\n"},
+		{"quoted", "// c\nmodule \"example.com/tmpl\"\n", "// c\nmodule example.com/new\n"},
+		{"CRLF", "module example.com/tmpl\r\ngo 1.27\r\n", "module example.com/new\r\ngo 1.27\r\n"},
+		{"block", "module (\n\texample.com/tmpl\n)\n\ngo 1.27\n", "module (\n\texample.com/new\n)\n\ngo 1.27\n"},
+		{"unrelated", "module other.com/x\n", "module other.com/x\n"},
+		{"prefix only", "module example.com/tmplx\n", "module example.com/tmplx\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := rewriteGoMod("go.mod", []byte(tt.in), src, dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
