@@ -14,11 +14,13 @@ import (
 )
 
 // rewriteGoMod renames the module of a go.mod from srcMod (or a nested
-// module below it) to dstMod. Only the module path changes: the line that
+// module below it) to dstMod. The root go.mod is parsed and formatted as
+// the go command does, as gonew does (TestGonewParity). A nested go.mod,
+// which gonew leaves alone, only has its module path changed: the line that
 // names it is edited in place, so the rest of the file stays byte for byte
-// and a long go.mod (a tools module's hundreds of requirements) is not
-// parsed whole on every paved new. A go.mod whose module line is not one
-// plain `module PATH` line is parsed and formatted as the go command does.
+// and a long one (a tools module's hundreds of requirements) is not parsed
+// whole on every paved new; one whose module line is not a plain
+// `module PATH` line is parsed and formatted.
 func rewriteGoMod(name string, data []byte, srcMod, dstMod string) ([]byte, error) {
 	old := modfile.ModulePath(data)
 	if old == "" || old == "(" { // no plain module line: perhaps a module ( … ) block
@@ -39,8 +41,10 @@ func rewriteGoMod(name string, data []byte, srcMod, dstMod string) ([]byte, erro
 	default:
 		return data, nil
 	}
-	if out, ok := replaceModuleLine(data, old, dst); ok {
-		return out, nil
+	if name != "go.mod" {
+		if out, ok := replaceModuleLine(data, old, dst); ok {
+			return out, nil
+		}
 	}
 	f, err := modfile.ParseLax(name, data, nil)
 	if err != nil {

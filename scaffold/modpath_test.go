@@ -68,9 +68,10 @@ func TestRewriteGoMod(t *testing.T) {
 	}
 }
 
-// TestRewriteGoModLine: the module line is edited in place (the rest of
-// the file byte for byte, even where the go command would format it), and
-// a go.mod whose module line is not one plain line is still renamed.
+// TestRewriteGoModLine: in a nested go.mod the module line is edited in
+// place (the rest of the file byte for byte, even where the go command
+// would format it), and one whose module line is not one plain line is
+// still renamed; the root go.mod is formatted, as gonew does.
 func TestRewriteGoModLine(t *testing.T) {
 	const src, dst = "example.com/tmpl", "example.com/new"
 	tests := []struct{ name, in, want string }{
@@ -84,7 +85,7 @@ func TestRewriteGoModLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := rewriteGoMod("go.mod", []byte(tt.in), src, dst)
+			got, err := rewriteGoMod("tools/go.mod", []byte(tt.in), src, dst)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,5 +93,9 @@ func TestRewriteGoModLine(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+	got, err := rewriteGoMod("go.mod", []byte("module example.com/tmpl\n\nrequire  a.com/x v1.0.0\n"), src, dst)
+	if want := "module example.com/new\n\nrequire a.com/x v1.0.0\n"; err != nil || string(got) != want {
+		t.Errorf("root go.mod: %q, %v; want %q (formatted)", got, err, want)
 	}
 }
