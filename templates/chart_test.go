@@ -86,6 +86,13 @@ func helmTemplate(t *testing.T, chartDir, valuesFile, namespace string) map[stri
 // `fail`) as an error.
 func helmRender(t *testing.T, chartDir string, vals map[string]any, namespace string) (map[string]string, error) {
 	t.Helper()
+	return helmRenderRevision(t, chartDir, vals, namespace, 1)
+}
+
+// helmRenderRevision is helmRender for the release's given revision (1:
+// the install; later ones: upgrades).
+func helmRenderRevision(t *testing.T, chartDir string, vals map[string]any, namespace string, revision int) (map[string]string, error) {
+	t.Helper()
 	ch, err := loader.Load(chartDir)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +102,7 @@ func helmRender(t *testing.T, chartDir string, vals map[string]any, namespace st
 		t.Fatal(err)
 	}
 	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals,
-		common.ReleaseOptions{Name: ch.Name(), Namespace: namespace, Revision: 1, IsInstall: true}, common.DefaultCapabilities.Copy(), false)
+		common.ReleaseOptions{Name: ch.Name(), Namespace: namespace, Revision: revision, IsInstall: revision == 1, IsUpgrade: revision > 1}, common.DefaultCapabilities.Copy(), false)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -349,5 +351,40 @@ func TestRolloutValues(t *testing.T) {
 			checkRollout(t, kinds, ns)
 			checkRouting(t, kinds)
 		})
+	}
+}
+
+// TestUpgradeStartsCanaryOnlyForPods: the Rollout's pod template, whose
+// every change starts a canary, does not change when an upgrade changes
+// only what no pod carries (here the HPA's bound), and changes with the
+// image; so a values-only `helm upgrade` costs no 20-minute canary.
+func TestUpgradeStartsCanaryOnlyForPods(t *testing.T) {
+	t.Parallel()
+	chart := writeChart(t, templates.ServiceCases[0])
+	podTemplate := func(revision int, vals map[string]any) string {
+		t.Helper()
+		files, err := helmRenderRevision(t, chart, vals, "payments", revision)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range renderedObjects(t, files) {
+			if o.str("kind") == "Rollout" {
+				b, err := yaml.Marshal(o.get("spec", "template"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(b)
+			}
+		}
+		t.Fatal("no Rollout rendered")
+		return ""
+	}
+	installed := podTemplate(1, map[string]any{"image": map[string]any{"tag": "1.2.3"}})
+	hpaOnly := podTemplate(2, map[string]any{"image": map[string]any{"tag": "1.2.3"}, "autoscaling": map[string]any{"maxReplicas": 7}})
+	if installed != hpaOnly {
+		t.Errorf("an upgrade that changes only the HPA changes the pod template (a canary starts):\n%s\nvs\n%s", installed, hpaOnly)
+	}
+	if newImage := podTemplate(3, map[string]any{"image": map[string]any{"tag": "1.2.4"}}); newImage == installed {
+		t.Error("a new image leaves the pod template as it was: no canary would start")
 	}
 }
