@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -64,6 +65,27 @@ func FuzzCheckPath(f *testing.F) {
 		}
 		if CheckTree([]File{{Path: p, Mode: 0o644}}) != nil {
 			t.Fatalf("CheckTree refused %q, which CheckPath allows", p)
+		}
+	})
+}
+
+// FuzzCheckTreeAll: for any tree of up to four files and links, the
+// engine's CheckTree refuses exactly when CheckTreeAll finds something,
+// with CheckTreeAll's first refusal, and neither hangs nor panics on paths
+// the policy refuses (CheckTreeAll goes on past them).
+func FuzzCheckTreeAll(f *testing.F) {
+	f.Add("a.txt", "A.txt", "l", "../x", "d/e")
+	f.Add("/abs", "d", "d/f", "..", "")
+	f.Add("x/y", "x", "x/y/z", "x/y", ".git/c")
+	f.Fuzz(func(t *testing.T, a, b, link, target, c string) {
+		files := []File{{Path: a, Mode: 0o644}, {Path: b, Mode: 0o644}, {Path: link, Mode: fs.ModeSymlink | 0o777, Link: target}, {Path: c, Mode: 0o755}}
+		all := CheckTreeAll(files)
+		first := CheckTree(files)
+		switch {
+		case len(all) == 0 && first != nil:
+			t.Fatalf("CheckTree refused (%v) what CheckTreeAll allows", first)
+		case len(all) > 0 && (first == nil || first.Error() != all[0].Error()):
+			t.Fatalf("CheckTree = %v, CheckTreeAll's first = %v", first, all[0])
 		}
 	})
 }

@@ -105,19 +105,41 @@ func foldName(p string) string {
 // symbolic link, and every link resolves inside the tree.
 func CheckTree(files []File) error { return checkTree(files, CheckPath) }
 
+// CheckTreeAll is CheckTree reporting every refusal, not just the first:
+// for `paved template check`, which lists all a template author must fix.
+func CheckTreeAll(files []File) []error {
+	var errs []error
+	eachTreeError(files, CheckPath, func(err error) bool { errs = append(errs, err); return true })
+	return errs
+}
+
 // checkTree is CheckTree with the per-path rule given: the engine's own
 // writes may also create its answers file.
 func checkTree(files []File, checkPath func(string) error) error {
+	var first error
+	eachTreeError(files, checkPath, func(err error) bool { first = err; return false })
+	return first
+}
+
+// eachTreeError calls report with each refusal of files, in the order of
+// the checks (paths, then directories, then links), until it returns false.
+func eachTreeError(files []File, checkPath func(string) error, report func(error) bool) {
 	byPath := make(map[string]*File, len(files))
 	folded := make(map[string]string, len(files))
 	for i := range files {
 		f := &files[i]
 		if err := checkPath(f.Path); err != nil {
-			return fileError(f, err)
+			if !report(fileError(f, err)) {
+				return
+			}
+			continue
 		}
 		k := foldName(f.Path)
 		if other, ok := folded[k]; ok {
-			return fileError(f, &PathError{Path: f.Path, Rule: fmt.Sprintf("is the same file as %q on case-insensitive file systems", other)})
+			if !report(fileError(f, &PathError{Path: f.Path, Rule: fmt.Sprintf("is the same file as %q on case-insensitive file systems", other)})) {
+				return
+			}
+			continue
 		}
 		folded[k] = f.Path
 		byPath[f.Path] = f
@@ -141,10 +163,16 @@ func checkTree(files []File, checkPath func(string) error) error {
 				if parent.Mode&fs.ModeSymlink != 0 {
 					rule = "passes through the symbolic link " + dir
 				}
-				return fileError(f, &PathError{Path: f.Path, Rule: rule})
+				if !report(fileError(f, &PathError{Path: f.Path, Rule: rule})) {
+					return
+				}
+				break
 			}
 			if other, ok := folded[foldName(dir)]; ok {
-				return fileError(f, &PathError{Path: f.Path, Rule: fmt.Sprintf("directory %s is the same as file %q on case-insensitive file systems", dir, other)})
+				if !report(fileError(f, &PathError{Path: f.Path, Rule: fmt.Sprintf("directory %s is the same as file %q on case-insensitive file systems", dir, other)})) {
+					return
+				}
+				break
 			}
 		}
 	}
@@ -154,10 +182,11 @@ func checkTree(files []File, checkPath func(string) error) error {
 			continue
 		}
 		if _, err := ResolveLink(f.Path, f.Link, links); err != nil {
-			return fileError(f, err)
+			if !report(fileError(f, err)) {
+				return
+			}
 		}
 	}
-	return nil
 }
 
 // fileError names the template file a refused path came from.

@@ -316,7 +316,7 @@ func (c *templateChecker) files() {
 			c.add(tree[i].Source, 1, 1, "renders to %s for module %s, as %s does", tree[i].Path, ExampleModule, tree[i-1].Source)
 		}
 	}
-	if err := CheckTree(tree); err != nil {
+	for _, err := range CheckTreeAll(tree) {
 		file := ManifestName
 		var pe *PathError
 		if errors.As(err, &pe) {

@@ -92,7 +92,18 @@ func TestCheckTemplate(t *testing.T) {
 			want: []string{
 				`.paved-answers.yaml.tmpl:1:1: the output-path policy refuses it (module example.com/acme/example): path ".paved-answers.yaml.tmpl": is reserved for paved's own files (.paved-*)`,
 				`a.txt:1:1: the output-path policy refuses it: path "a.txt": is the same file as "A.txt" on case-insensitive file systems`,
+				`out:1:1: the output-path policy refuses it: path "out": symbolic link to ../../etc leaves the repository`,
 				`{{ .D }}/evil.txt:1:1: the output-path policy refuses it (module example.com/acme/example): path "../evil.txt": segment .. (the path must be clean and stay in the repository)`,
+			},
+		},
+		{
+			name:  "every refusal of the tree, not only the first",
+			files: map[string]string{"paved.yaml": q, "A.txt": "a", "a.txt": "a", "B.md": "b", "b.md": "b"},
+			links: map[string]string{"up": "../x"},
+			want: []string{
+				`a.txt:1:1: the output-path policy refuses it: path "a.txt": is the same file as "A.txt" on case-insensitive file systems`,
+				`b.md:1:1: the output-path policy refuses it: path "b.md": is the same file as "B.md" on case-insensitive file systems`,
+				`up:1:1: the output-path policy refuses it: path "up": symbolic link to ../x leaves the repository`,
 			},
 		},
 		{
