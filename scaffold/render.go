@@ -7,16 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"text/template"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"golang.org/x/mod/modfile"
 )
 
 // File is one file of a rendered tree.
@@ -193,42 +189,6 @@ func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic
 		}
 	}
 	return files, nil
-}
-
-// rewriteCopied starts rewriting the module path of the files copied as
-// they are, when the root go.mod is one of them (the module it names is
-// then known before rendering), on all cores while the templates render.
-// A file's rewrite goes to its rewrittenData, so that the render reads
-// each file's bytes as they were read; rewritten is closed when all are
-// done. The rewrite is nil when there is none to do now.
-func rewriteCopied(jobs []fileJob, modPath string) (*moduleRewrite, <-chan struct{}) {
-	done := make(chan struct{})
-	i := slices.IndexFunc(jobs, func(j fileJob) bool { return j.file.Path == "go.mod" })
-	if i < 0 || jobs[i].template || jobs[i].err != nil || jobs[i].file.Mode&fs.ModeSymlink != 0 {
-		close(done)
-		return nil, done
-	}
-	rw := newModuleRewrite([]File{jobs[i].file}, modPath)
-	if rw == nil {
-		close(done)
-		return nil, done
-	}
-	var todo []*fileJob
-	for k := range jobs {
-		if j := &jobs[k]; j.err == nil && !j.template && rw.applies(&j.file) {
-			todo = append(todo, j)
-		}
-	}
-	go func() {
-		defer close(done)
-		forEach(len(todo), func(k int) {
-			j := todo[k]
-			f := j.file
-			j.rewriteErr = rw.apply(&f)
-			j.rewrittenData, j.rewritten = f.Data, true
-		})
-	}()
-	return rw, done
 }
 
 type renderer struct {
@@ -554,85 +514,4 @@ func executeError(name string, err error) error {
 // file:line: message.
 func templateError(err error) error {
 	return errors.New(strings.TrimPrefix(err.Error(), "template: "))
-}
-
-// rewriteModulePath renames the template's module to modPath, as gonew does:
-// the module line of go.mod (and of nested modules below it) and every import
-// of the old path in .go files.
-func rewriteModulePath(files []File, modPath string) error {
-	rw := newModuleRewrite(files, modPath)
-	if rw == nil {
-		return nil
-	}
-	todo := make([]int, len(files))
-	for i := range files {
-		todo[i] = i
-	}
-	errs := make([]error, len(files))
-	rw.applyAll(files, todo, errs)
-	for _, err := range errs {
-		if err != nil {
-			return err // the first file's in path order, as a loop would
-		}
-	}
-	return nil
-}
-
-// moduleRewrite renames module src to dst in go.mod and .go files.
-type moduleRewrite struct{ src, dst string }
-
-// newModuleRewrite is the rewrite of the module the tree's root go.mod
-// names to modPath; nil when there is nothing to rewrite.
-func newModuleRewrite(files []File, modPath string) *moduleRewrite {
-	i := slices.IndexFunc(files, func(f File) bool { return f.Path == "go.mod" })
-	if i < 0 {
-		return nil
-	}
-	src := modfile.ModulePath(files[i].Data)
-	if src == "" || src == modPath {
-		return nil
-	}
-	return &moduleRewrite{src: src, dst: modPath}
-}
-
-func (rw *moduleRewrite) applies(f *File) bool {
-	return f.Mode&fs.ModeSymlink == 0 && (path.Base(f.Path) == "go.mod" || strings.HasSuffix(f.Path, ".go"))
-}
-
-func (rw *moduleRewrite) apply(f *File) error {
-	var err error
-	if path.Base(f.Path) == "go.mod" {
-		f.Data, err = rewriteGoMod(f.Path, f.Data, rw.src, rw.dst)
-	} else {
-		f.Data, err = rewriteGoImports(f.Path, f.Data, rw.src, rw.dst, !strings.Contains(f.Path, "/"))
-	}
-	return err
-}
-
-// applyAll rewrites the files at the indexes todo (those it applies to),
-// on all cores: each file's rewrite is its own, a go.mod is parsed and
-// formatted whole, and a module such as gopls has hundreds of .go files.
-// errs[i] is file i's error.
-func (rw *moduleRewrite) applyAll(files []File, todo []int, errs []error) {
-	todo = slices.DeleteFunc(slices.Clone(todo), func(i int) bool { return !rw.applies(&files[i]) })
-	forEach(len(todo), func(k int) {
-		errs[todo[k]] = rw.apply(&files[todo[k]])
-	})
-}
-
-// forEach calls fn(0) … fn(n-1) on as many goroutines as there are cores
-// (the caller's among them) and returns when all have returned.
-func forEach(n int, fn func(int)) {
-	var next atomic.Int64
-	work := func() {
-		for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
-			fn(k)
-		}
-	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }
