@@ -120,21 +120,35 @@ func FuzzSplitYAML(f *testing.F) {
 	})
 }
 
-// FuzzProtoProblems: any YAML under a VirtualService spec is judged
-// without a panic, each problem at a node of the document.
-func FuzzProtoProblems(f *testing.F) {
+// FuzzWalkSpec: any YAML under a VirtualService spec is judged without a
+// panic, each problem, misspelled name and mistyped integer at a node of
+// the document.
+func FuzzWalkSpec(f *testing.F) {
 	f.Add([]byte("hosts: [a]\nhttp:\n  - route:\n      - destination: {host: a}\n        weight: hundred\n    timeout: 5x\n    bogus: 1\n"))
 	f.Add([]byte("a: !!binary aGk=\nb: 1e3\nc: ~\nd: [true, 'x', 0x10]\n"))
+	f.Add([]byte("http:\n  - retries: {attempts: '3', per_try_timeout: 2s}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		root, errs := parseYAML(src)
 		if len(errs) > 0 || root == nil {
 			return
 		}
 		md := (&networkingapi.VirtualService{}).ProtoReflect().Descriptor()
-		protoProblems(md, root, func(n *yaml.Node, msg string) {
-			if n == nil || n.Line < 1 || msg == "" {
-				t.Fatalf("problem %q at %v", msg, n)
-			}
+		walkSpec(md, root, specWalk{
+			problem: func(n *yaml.Node, msg string) {
+				if n == nil || n.Line < 1 || msg == "" {
+					t.Fatalf("problem %q at %v", msg, n)
+				}
+			},
+			badName: func(k *yaml.Node, got, want string) {
+				if k == nil || k.Line < 1 || got == want {
+					t.Fatalf("name %q (want %q) at %v", got, want, k)
+				}
+			},
+			badType: func(n *yaml.Node, field string) {
+				if n == nil || n.Line < 1 || field == "" {
+					t.Fatalf("type of %q at %v", field, n)
+				}
+			},
 		})
 	})
 }

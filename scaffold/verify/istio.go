@@ -15,7 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	networkingapi "istio.io/api/networking/v1alpha3"
 	istiov1 "istio.io/client-go/pkg/apis/networking/v1"
 	istiov1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
@@ -107,16 +106,24 @@ func specMessage(obj runtime.Object) proto.Message {
 }
 
 // decodeProtoSpec decodes the spec as protojson does (unknown fields
-// rejected), each problem at its node (see protoProblems), then as a whole
+// rejected), each problem at its node (see walkSpec), then as a whole
 // for what only the whole shows (two fields of one oneof), and checks that
 // field names are the JSON (camelCase) names the CRD schema accepts.
 func decodeProtoSpec(check string, o *kobject, specNode *yaml.Node, spec proto.Message) []Finding {
-	var out []Finding
-	protoProblems(spec.ProtoReflect().Descriptor(), specNode, func(n *yaml.Node, msg string) {
-		out = append(out, o.finding(check, n, "%s: spec: %s", o.describe(), istioNames(msg)))
+	var problems, names []Finding
+	walkSpec(spec.ProtoReflect().Descriptor(), specNode, specWalk{
+		problem: func(n *yaml.Node, msg string) {
+			problems = append(problems, o.finding(check, n, "%s: spec: %s", o.describe(), istioNames(msg)))
+		},
+		badName: func(n *yaml.Node, got, want string) {
+			names = append(names, o.finding(check, n, "%s: field %q must be written %q", o.describe(), got, want))
+		},
+		badType: func(n *yaml.Node, field string) {
+			names = append(names, o.finding(check, n, "%s: %s must be an integer, not the string %q", o.describe(), field, n.Value))
+		},
 	})
-	if len(out) > 0 {
-		return out
+	if len(problems) > 0 {
+		return problems
 	}
 	js, err := nodeJSON(specNode)
 	if err == nil {
@@ -126,63 +133,7 @@ func decodeProtoSpec(check string, o *kobject, specNode *yaml.Node, spec proto.M
 	if err != nil {
 		return []Finding{o.finding(check, specNode, "%s: spec: %s", o.describe(), istioNames(strings.TrimSpace(strings.TrimPrefix(err.Error(), "proto:"))))}
 	}
-	checkJSONNames(spec.ProtoReflect().Descriptor(), specNode, func(n *yaml.Node, got, want string) {
-		out = append(out, o.finding(check, n, "%s: field %q must be written %q", o.describe(), got, want))
-	}, func(n *yaml.Node, field string) {
-		out = append(out, o.finding(check, n, "%s: %s must be an integer, not the string %q", o.describe(), field, n.Value))
-	})
-	return out
-}
-
-// checkJSONNames walks a YAML mapping alongside a message descriptor and
-// reports what protojson accepts and the CRD schema does not: keys written
-// with the proto name (per_try_timeout for perTryTimeout) and 32-bit
-// integers written as strings.
-func checkJSONNames(md protoreflect.MessageDescriptor, n *yaml.Node, bad func(n *yaml.Node, got, want string), badType func(n *yaml.Node, field string)) {
-	if n == nil || n.Kind != yaml.MappingNode || strings.HasPrefix(string(md.FullName()), "google.protobuf.") {
-		return
-	}
-	fields := md.Fields()
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		fd := fields.ByJSONName(k.Value)
-		if fd == nil {
-			fd = fields.ByName(protoreflect.Name(k.Value))
-			if fd == nil {
-				continue
-			}
-			if fd.JSONName() != k.Value {
-				bad(k, k.Value, fd.JSONName())
-			}
-		}
-		switch fd.Kind() {
-		case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind, protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-			// protojson takes "10" for 10; the CRD schema wants an integer.
-			items := []*yaml.Node{v}
-			if fd.IsList() {
-				items = seqItems(v)
-			}
-			for _, it := range items {
-				if it.Kind == yaml.ScalarNode && it.ShortTag() == "!!str" {
-					badType(it, k.Value)
-				}
-			}
-		}
-		switch {
-		case fd.IsMap():
-			if vd := fd.MapValue().Message(); vd != nil && v.Kind == yaml.MappingNode {
-				for j := 1; j < len(v.Content); j += 2 {
-					checkJSONNames(vd, v.Content[j], bad, badType)
-				}
-			}
-		case fd.Message() != nil && fd.IsList():
-			for _, item := range seqItems(v) {
-				checkJSONNames(fd.Message(), item, bad, badType)
-			}
-		case fd.Message() != nil:
-			checkJSONNames(fd.Message(), v, bad, badType)
-		}
-	}
+	return names
 }
 
 // istioCrossChecks relates VirtualServices, DestinationRules and the

@@ -12,21 +12,30 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-// protoProblems decodes a YAML mapping as protojson decodes the JSON of
-// it, field by field alongside the message descriptor, so that every
-// problem is known at its node: an unknown field at its key, a value
-// protojson refuses (an enum name, a duration, a number) at the value.
-// Nested messages are walked; well-known types (Duration, Struct, ...),
-// scalars and lists of scalars are decoded as a one-field message.
-func protoProblems(md protoreflect.MessageDescriptor, n *yaml.Node, report func(n *yaml.Node, msg string)) {
+// specWalk is what walkSpec reports. A problem is what protojson refuses,
+// each at its node: an unknown field at its key, a value protojson refuses
+// (an enum name, a duration, a number) at the value. The other two are what
+// protojson accepts and the CRD schema does not: a key written with the
+// proto name (per_try_timeout for perTryTimeout), and a 32-bit integer
+// written as a string. Any field may be nil.
+type specWalk struct {
+	problem func(n *yaml.Node, msg string)
+	badName func(k *yaml.Node, got, want string)
+	badType func(n *yaml.Node, field string)
+}
+
+// walkSpec decodes a YAML mapping as protojson decodes the JSON of it, field
+// by field alongside the message descriptor, in one walk for every kind of
+// finding. Nested messages are walked; well-known types (Duration, Struct,
+// ...), scalars and lists of scalars are decoded as a one-field message.
+func walkSpec(md protoreflect.MessageDescriptor, n *yaml.Node, w specWalk) {
 	if n == nil {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
-			return
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!null" {
+			w.reportProblem(n, "want an object for "+string(md.Name()))
 		}
-		report(n, "want an object for "+string(md.Name()))
 		return
 	}
 	fields := md.Fields()
@@ -34,35 +43,64 @@ func protoProblems(md protoreflect.MessageDescriptor, n *yaml.Node, report func(
 		k, v := n.Content[i], n.Content[i+1]
 		fd := fields.ByJSONName(k.Value)
 		if fd == nil {
-			fd = fields.ByName(protoreflect.Name(k.Value))
+			if fd = fields.ByName(protoreflect.Name(k.Value)); fd == nil {
+				w.reportProblem(k, "unknown field \""+k.Value+"\"")
+				continue
+			}
+			if fd.JSONName() != k.Value && w.badName != nil {
+				w.badName(k, k.Value, fd.JSONName())
+			}
 		}
-		if fd == nil {
-			report(k, "unknown field \""+k.Value+"\"")
-			continue
+		if is32BitInt(fd) && w.badType != nil {
+			// protojson takes "10" for 10; the CRD schema wants an integer.
+			items := []*yaml.Node{v}
+			if fd.IsList() {
+				items = seqItems(v)
+			}
+			for _, it := range items {
+				if it.Kind == yaml.ScalarNode && it.ShortTag() == "!!str" {
+					w.badType(it, k.Value)
+				}
+			}
 		}
 		switch {
 		case fd.IsMap():
 			if vd := fd.MapValue().Message(); vd != nil && !wellKnown(vd) && v.Kind == yaml.MappingNode {
 				for j := 1; j < len(v.Content); j += 2 {
-					protoProblems(vd, v.Content[j], report)
+					walkSpec(vd, v.Content[j], w)
 				}
 				continue
 			}
 		case fd.Message() != nil && !wellKnown(fd.Message()) && fd.IsList():
 			if v.Kind == yaml.SequenceNode {
 				for _, item := range v.Content {
-					protoProblems(fd.Message(), item, report)
+					walkSpec(fd.Message(), item, w)
 				}
 				continue
 			}
 		case fd.Message() != nil && !wellKnown(fd.Message()):
-			protoProblems(fd.Message(), v, report)
+			walkSpec(fd.Message(), v, w)
 			continue
 		}
 		if msg := protoFieldProblem(md, k.Value, v); msg != "" {
-			report(v, msg)
+			w.reportProblem(v, msg)
 		}
 	}
+}
+
+func (w specWalk) reportProblem(n *yaml.Node, msg string) {
+	if w.problem != nil {
+		w.problem(n, msg)
+	}
+}
+
+// is32BitInt reports whether fd holds 32-bit integers.
+func is32BitInt(fd protoreflect.FieldDescriptor) bool {
+	switch fd.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind, protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return true
+	}
+	return false
 }
 
 // wellKnown reports whether a message is one of protobuf's well-known
