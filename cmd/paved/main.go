@@ -324,7 +324,7 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 		}
 	}
 	if f, ok := stdin.(*os.File); ok && !*defaults && term.IsTerminal(int(f.Fd())) {
-		opts.Answers.Prompter = surveyPrompter{}
+		opts.Answers.Prompter = terminalPrompter{}
 	}
 	res, err := scaffold.New(ctx, opts)
 	if err != nil {

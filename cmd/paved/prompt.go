@@ -18,7 +18,7 @@ import (
 // the terminal is raw while paved reads a line, so no SIGINT comes.
 var errPromptInterrupted = errors.New("interrupted at a prompt")
 
-// surveyPrompter asks the template's questions on the terminal: stdin,
+// terminalPrompter asks the template's questions on the terminal: stdin,
 // put in raw mode for x/term's line editor while a line is read, and
 // stderr. Choices are numbered; an answer is a number or the choice itself.
 //
@@ -26,9 +26,9 @@ var errPromptInterrupted = errors.New("interrupted at a prompt")
 // package initialisation (terminal tables, colour maps, x/text's language
 // tables) runs at every start of paved, `paved version` included, whether
 // or not anything is asked.
-type surveyPrompter struct{}
+type terminalPrompter struct{}
 
-func (surveyPrompter) Ask(q scaffold.Question, def any) (answer any, err error) {
+func (terminalPrompter) Ask(q scaffold.Question, def any) (answer any, err error) {
 	fd := int(os.Stdin.Fd())
 	state, err := term.MakeRaw(fd)
 	if err != nil {

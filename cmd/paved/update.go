@@ -80,7 +80,7 @@ func cmdUpdate(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			opts.Diff = nil // stdout holds the JSON alone
 		}
 		if f, ok := stdin.(*os.File); ok && !defaults && !opts.DryRun && term.IsTerminal(int(f.Fd())) {
-			opts.Answers.Prompter = surveyPrompter{}
+			opts.Answers.Prompter = terminalPrompter{}
 		}
 		return scaffold.Update(ctx, opts)
 	}()
