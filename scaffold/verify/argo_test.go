@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,17 +19,7 @@ func TestControls(t *testing.T) {
 	}
 	for _, d := range dirs {
 		t.Run(d.Name(), func(t *testing.T) {
-			dir := caseRepo(t, filepath.Join("../../testdata/verify/_controls", d.Name()))
-			rep, err := Run(context.Background(), dir, Options{Shellcheck: "-"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range rep.Errors {
-				t.Errorf("check %s could not run: %v", e.Check, e.Err)
-			}
-			for _, f := range rep.Findings {
-				t.Errorf("unexpected finding: %s", f)
-			}
+			rep := runClean(t, caseRepo(t, filepath.Join("../../testdata/verify/_controls", d.Name())))
 			for _, c := range []string{"rollouts", "argocd", "istio", "references"} {
 				if !slices.Contains(rep.Ran, c) {
 					t.Errorf("check %s did not run (skipped: %v)", c, rep.Skipped)

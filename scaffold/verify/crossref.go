@@ -33,22 +33,9 @@ type references struct{}
 func (references) Name() string { return "references" }
 
 func (c references) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	ms, err := r.manifests()
+	sets, err := deploySets(ctx, r)
 	if err != nil {
 		return nil, err
-	}
-	charts, err := r.charts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var sets [][]*kobject
-	for _, ch := range charts {
-		for _, rd := range ch.Renders {
-			sets = append(sets, append(append([]*kobject(nil), rd.Objects...), ms.Objects...))
-		}
-	}
-	if len(sets) == 0 {
-		sets = [][]*kobject{ms.Objects}
 	}
 	var out []Finding
 	ran := false

@@ -362,6 +362,30 @@ func (r *Repo) readManifests() (*manifestSet, error) {
 	return ms, nil
 }
 
+// deploySets are the sets of objects deployed together: each rendering of
+// each chart with the plain manifests beside it, or the plain manifests
+// alone when there is no chart.
+func deploySets(ctx context.Context, r *Repo) ([][]*kobject, error) {
+	ms, err := r.manifests()
+	if err != nil {
+		return nil, err
+	}
+	charts, err := r.charts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var sets [][]*kobject
+	for _, ch := range charts {
+		for _, rd := range ch.Renders {
+			sets = append(sets, append(slices.Clone(rd.Objects), ms.Objects...))
+		}
+	}
+	if len(sets) == 0 {
+		sets = [][]*kobject{ms.Objects}
+	}
+	return sets, nil
+}
+
 // allObjects returns the plain objects and those of every chart rendering.
 func (r *Repo) allObjects(ctx context.Context) ([]*kobject, error) {
 	ms, err := r.manifests()

@@ -121,30 +121,6 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// deploySets are the sets of objects deployed together: each rendering of
-// each chart with the plain manifests beside it, or the plain manifests
-// alone when there is no chart.
-func deploySets(ctx context.Context, r *Repo) ([][]*kobject, error) {
-	ms, err := r.manifests()
-	if err != nil {
-		return nil, err
-	}
-	charts, err := r.charts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var sets [][]*kobject
-	for _, ch := range charts {
-		for _, rd := range ch.Renders {
-			sets = append(sets, append(slices.Clone(rd.Objects), ms.Objects...))
-		}
-	}
-	if len(sets) == 0 {
-		sets = [][]*kobject{ms.Objects}
-	}
-	return sets, nil
-}
-
 // rolloutPods is the part of a Rollout that is a workload: its pod
 // template, as a runtime.Object so the pod checks (Pod Security, probes,
 // the API server's pod spec rules) take it like a Deployment.

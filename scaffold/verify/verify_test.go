@@ -64,8 +64,10 @@ func caseRepo(t testing.TB, caseDir string) string {
 	return dir
 }
 
-func TestBaseIsClean(t *testing.T) {
-	dir := caseRepo(t, "")
+// runClean runs every check on dir and fails t for each check that could
+// not run and each finding.
+func runClean(t *testing.T, dir string) *Report {
+	t.Helper()
 	rep, err := Run(context.Background(), dir, Options{Shellcheck: "-"})
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +78,11 @@ func TestBaseIsClean(t *testing.T) {
 	for _, f := range rep.Findings {
 		t.Errorf("unexpected finding: %s", f)
 	}
+	return rep
+}
+
+func TestBaseIsClean(t *testing.T) {
+	rep := runClean(t, caseRepo(t, ""))
 	if len(rep.Skipped) > 0 {
 		t.Errorf("checks skipped on the base repository: %v", rep.Skipped)
 	}
