@@ -75,16 +75,7 @@ type MergeLabels struct {
 // twoWay means base is unknown: every file that differs is a conflict.
 func MergeTree(ctx context.Context, w *workTree, base, theirs []File, labels MergeLabels, twoWay bool) ([]Change, error) {
 	baseBy, theirsBy := indexFiles(base), indexFiles(theirs)
-	var paths []string
-	for p := range baseBy {
-		paths = append(paths, p)
-	}
-	for p := range theirsBy {
-		if _, ok := baseBy[p]; !ok {
-			paths = append(paths, p)
-		}
-	}
-	slices.Sort(paths)
+	paths := unionKeys(baseBy, theirsBy)
 	var changes []Change
 	done := map[string]bool{} // paths of renames, merged already
 	if !twoWay {

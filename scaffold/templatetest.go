@@ -253,16 +253,7 @@ func compareGolden(root, dir string, files []File) (detail string, err error) {
 	for _, f := range files {
 		got[f.Path] = goldenContent(f)
 	}
-	var names []string
-	for name := range want {
-		names = append(names, name)
-	}
-	for name := range got {
-		if _, ok := want[name]; !ok {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
+	names := unionKeys(want, got)
 	var b strings.Builder
 	var differ []string
 	for _, name := range names {
