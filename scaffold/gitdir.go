@@ -101,12 +101,13 @@ func (s *gitDirSource) Open(ctx context.Context, version string) (*Template, err
 	}
 	// A directory with files on disk but none in the commit is a template
 	// added since (or never committed): rendering nothing would be wrong.
+	// hasTree is asked only once reading failed: a good read costs no more git.
 	noFiles := fmt.Errorf("template %s at %s: the commit has no files in this directory (commit the template, or tag a commit that has it)", s.dir, name)
-	if prefix != "" && !s.git.hasTree(ctx, commit, prefix) {
-		return nil, noFiles
-	}
 	fsys, err := s.git.readTree(ctx, commit, prefix, s.limits)
 	if err != nil {
+		if prefix != "" && !s.git.hasTree(ctx, commit, prefix) {
+			return nil, noFiles
+		}
 		return nil, fmt.Errorf("template %s at %s: %w", s.dir, name, err)
 	}
 	if entries, _ := fs.ReadDir(fsys, "."); len(entries) == 0 {
