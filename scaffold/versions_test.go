@@ -494,6 +494,20 @@ func TestNewFromTemplateInSubdirectory(t *testing.T) {
 	check("tagged", sub, "", "v1.0.0")
 	check("at a version", sub+"@v1.0.0", "", "v1.0.0")
 
+	// update reads BASE (v1.0.0) and the new version from the same path.
+	dir, _ := generated(t, &templateRepo{dir: sub}, "v1.0.0")
+	userEdit(t, dir, "deep/b.txt", "bee\nthe team's line\n")
+	commitAll(t, dir)
+	scaffoldtest.WriteTree(t, sub, map[string]string{"a.txt": "one\ntwo\n"})
+	scaffoldtest.Git(t, repo.dir, "commit", "-qam", "two")
+	scaffoldtest.Git(t, repo.dir, "tag", "v1.1.0")
+	if _, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: "v1.1.0"}); err != nil {
+		t.Fatalf("update from a subdirectory template: %v", err)
+	}
+	if a, b := readFile(t, filepath.Join(dir, "a.txt")), readFile(t, filepath.Join(dir, "deep", "b.txt")); a != "one\ntwo\n" || b != "bee\nthe team's line\n" {
+		t.Errorf("after update: a.txt %q, deep/b.txt %q", a, b)
+	}
+
 	later := filepath.Join(repo.dir, "templates", "later")
 	scaffoldtest.WriteTree(t, later, map[string]string{"paved.yaml": portManifest})
 	_, err := New(ctx, NewOptions{Module: "example.com/x", Dir: filepath.Join(t.TempDir(), "repo"), Template: later, Resolver: r})

@@ -144,6 +144,15 @@ func TestCanaryAnalysis(t *testing.T) {
 			wantRun: phaseSuccessful,
 		},
 		{
+			// Only the kubelet's probes and Prometheus reach a canary nobody
+			// routes to yet: that is no traffic, not a healthy canary.
+			name: "a canary answering only probes is inconclusive",
+			series: slices.Concat(pod("prod", canaryHash, "GET /readyz", 50, 0, 0), pod("prod", canaryHash, "GET /healthz", 50, 0, 0),
+				pod("prod", canaryHash, "GET /metrics", 10, 0, 0), healthy("prod", stableHash)),
+			want:    map[string]string{"availability-burn": phaseInconclusive, "latency-burn": phaseInconclusive},
+			wantRun: phaseInconclusive,
+		},
+		{
 			name:    "another namespace's pods with the same hash are not the canary",
 			series:  slices.Concat(healthy("prod", canaryHash), pod("staging", canaryHash, hello, 100, 100, 100)),
 			want:    map[string]string{"availability-burn": phaseSuccessful, "latency-burn": phaseSuccessful},
