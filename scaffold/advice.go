@@ -26,7 +26,7 @@ func ConflictAdvice(c Change, inGit bool) string {
 
 // InGit reports whether dir is inside a git work tree.
 func InGit(ctx context.Context, dir string) bool {
-	out, err := gitRepo{dir: dir}.run(ctx, nil, "rev-parse", "--is-inside-work-tree")
+	out, err := newGitRepo(dir, nil).run(ctx, nil, []string{"rev-parse", "--is-inside-work-tree"})
 	return err == nil && strings.TrimSpace(string(out)) == "true"
 }
 

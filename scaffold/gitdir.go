@@ -22,7 +22,7 @@ var ErrNotInGit = errors.New("the template directory is not in a git repository"
 // tag, or HEAD when there is none. Old versions are read as raw objects.
 type gitDirSource struct {
 	dir    string
-	git    gitRepo
+	git    *gitRepo
 	limits ReadLimits
 
 	// where is the directory's place in its repository, found once.
@@ -136,7 +136,7 @@ func (s *gitDirSource) describe(ctx context.Context, rev string) (string, error)
 }
 
 func (s *gitDirSource) describeCommit(ctx context.Context, commit string) (string, error) {
-	out, err := s.git.run(ctx, nil, "describe", "--tags", "--always", "--end-of-options", commit)
+	out, err := s.git.run(ctx, nil, []string{"describe", "--tags", "--always"}, commit)
 	if err != nil {
 		return "", err
 	}
@@ -145,7 +145,7 @@ func (s *gitDirSource) describeCommit(ctx context.Context, commit string) (strin
 
 // dirty reports whether the template directory has uncommitted changes.
 func (s *gitDirSource) dirty(ctx context.Context) (bool, error) {
-	out, err := s.git.runWorkTree(ctx, nil, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+	out, err := s.git.run(ctx, nil, []string{"status", "--porcelain", "--untracked-files=normal"}, ".")
 	if err != nil {
 		return false, err
 	}
@@ -174,7 +174,7 @@ func (s *gitDirSource) Latest(ctx context.Context) (string, error) {
 // latestTag is the highest semantic-version tag (a release before a
 // prerelease), or "" when there is none.
 func (s *gitDirSource) latestTag(ctx context.Context) (string, error) {
-	out, err := s.git.run(ctx, nil, "tag", "--list")
+	out, err := s.git.run(ctx, nil, []string{"tag", "--list"})
 	if err != nil {
 		return "", err
 	}
@@ -222,22 +222,30 @@ func (s *gitDirSource) Newer(ctx context.Context, current, candidate string) (bo
 	return false, fmt.Errorf("template %s: versions %s and %s are on diverged histories; name the one you want with --to", s.dir, current, candidate)
 }
 
-// underGit reports whether dir or a parent holds a .git (a directory, or
-// the file of a linked work tree): without one, git would find no
-// repository, so none is started.
+// underGit reports whether dir or a parent holds a .git: without one, git
+// would find no repository, so none is started.
 func underGit(dir string) bool {
+	_, ok := gitTop(dir)
+	return ok
+}
+
+// gitTop is the nearest of dir (absolute) and its parents that holds a
+// .git (a directory, or the file of a linked work tree or submodule): the
+// top of its work tree as the file system says, whatever the repository's
+// configuration claims.
+func gitTop(dir string) (string, bool) {
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			return true
+			return d, true
 		}
 		if filepath.Dir(d) == d {
-			return false
+			return "", false
 		}
 	}
 }
 
 // ancestor reports whether commit a is an ancestor of commit b.
 func (s *gitDirSource) ancestor(ctx context.Context, a, b string) bool {
-	_, err := s.git.run(ctx, nil, "merge-base", "--is-ancestor", a, b)
+	_, err := s.git.run(ctx, nil, []string{"merge-base", "--is-ancestor"}, a, b)
 	return err == nil
 }

@@ -14,7 +14,7 @@ import (
 
 // checkClean refuses a git work tree with uncommitted changes.
 func checkClean(ctx context.Context, dir string) error {
-	out, err := gitRepo{dir: dir}.runWorkTree(ctx, nil, "status", "--porcelain")
+	out, err := newGitRepo(dir, nil).run(ctx, nil, []string{"status", "--porcelain"})
 	if err != nil {
 		return nil //nolint:nilerr // not a git repository: nothing to compare against
 	}
@@ -42,8 +42,8 @@ func markConflicts(ctx context.Context, w *workTree, conflicts []journalConflict
 	if len(conflicts) == 0 {
 		return nil
 	}
-	g := gitRepo{dir: w.dir}
-	prefix, err := g.run(ctx, nil, "rev-parse", "--show-prefix")
+	g := newGitRepo(w.dir, nil)
+	prefix, err := g.run(ctx, nil, []string{"rev-parse", "--show-prefix"})
 	if err != nil {
 		return nil //nolint:nilerr // not in git: no index to mark
 	}
@@ -60,13 +60,13 @@ func markConflicts(ctx context.Context, w *workTree, conflicts []journalConflict
 			if err != nil {
 				return err
 			}
-			sha, err := g.run(ctx, data, "hash-object", "-w", "--no-filters", "--stdin")
+			sha, err := g.run(ctx, data, []string{"hash-object", "-w", "--stdin"})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(&info, "%s %s %d\t%s\n", mode, strings.TrimSpace(string(sha)), stage+1, name)
 		}
 	}
-	_, err = g.run(ctx, []byte(info.String()), "update-index", "--index-info")
+	_, err = g.run(ctx, []byte(info.String()), []string{"update-index", "--index-info"})
 	return err
 }

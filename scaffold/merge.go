@@ -294,10 +294,10 @@ func mergeText(ctx context.Context, w *workTree, ours, base, theirs []byte, labe
 			return nil, 0, err
 		}
 	}
-	g := gitRepo{dir: filepath.Join(w.dir, scratch)}
-	out, err := g.run(ctx, nil, "merge-file", "-p",
-		"-L", labels.Ours, "-L", labels.Base, "-L", labels.Theirs,
-		"--", names[0], names[1], names[2])
+	g := newGitRepo(filepath.Join(w.dir, scratch), nil)
+	out, err := g.run(ctx, nil, []string{"merge-file", "-p",
+		"-L", labels.Ours, "-L", labels.Base, "-L", labels.Theirs},
+		names[0], names[1], names[2])
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:

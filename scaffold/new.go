@@ -339,8 +339,8 @@ func RunTasks(ctx context.Context, dir string, tasks [][]string, log io.Writer) 
 // a clean tree. Without a git identity it commits nothing and returns the
 // commands that would.
 func firstCommit(ctx context.Context, dir string, t *Template) (bool, string) {
-	g := gitRepo{dir: dir}
-	top, err := g.run(ctx, nil, "rev-parse", "--show-toplevel")
+	g := newGitRepo(dir, nil)
+	top, err := g.run(ctx, nil, []string{"rev-parse", "--show-toplevel"})
 	if err != nil {
 		return false, ""
 	}
@@ -351,18 +351,18 @@ func firstCommit(ctx context.Context, dir string, t *Template) (bool, string) {
 	if strings.TrimSpace(string(top)) != abs {
 		return false, "" // inside another repository: leave its history alone
 	}
-	if _, err := g.run(ctx, nil, "rev-parse", "--verify", "--quiet", "HEAD"); err == nil {
+	if _, err := g.run(ctx, nil, []string{"rev-parse", "--verify", "--quiet"}, "HEAD"); err == nil {
 		return false, "" // the tasks committed already
 	}
 	msg := "paved: " + t.Source + " " + t.Version
 	hint := fmt.Sprintf("git -C %s add -A && git -C %s commit -m %q", dir, dir, msg)
-	if _, err := g.run(ctx, nil, "var", "GIT_COMMITTER_IDENT"); err != nil {
+	if _, err := g.run(ctx, nil, []string{"var", "GIT_COMMITTER_IDENT"}); err != nil {
 		return false, "git has no identity (git config --global user.name/user.email); then make the first commit: " + hint
 	}
-	if _, err := g.runWorkTree(ctx, nil, "add", "-A"); err != nil {
+	if _, err := g.run(ctx, nil, []string{"add", "-A"}); err != nil {
 		return false, fmt.Sprintf("git add failed (%v); make the first commit: %s", err, hint)
 	}
-	if _, err := g.runWorkTree(ctx, nil, "commit", "--quiet", "--no-verify", "-m", msg); err != nil {
+	if _, err := g.run(ctx, nil, []string{"commit", "--quiet", "--no-verify", "-m", msg}); err != nil {
 		return false, fmt.Sprintf("git commit failed (%v); make the first commit: %s", err, hint)
 	}
 	return true, ""

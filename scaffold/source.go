@@ -1,13 +1,11 @@
 package scaffold
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -216,7 +214,7 @@ func (r *Resolver) IsNewer(ctx context.Context, source, current, candidate strin
 }
 
 // git is the hardened git runner for a template repository at dir.
-func (r *Resolver) git(dir string) gitRepo { return gitRepo{dir: dir, env: r.Env} }
+func (r *Resolver) git(dir string) *gitRepo { return newGitRepo(dir, r.Env) }
 
 // goOutsideModule runs the go command in an empty directory, so that the
 // user's current go.mod plays no part.
@@ -231,29 +229,6 @@ func (r *Resolver) goOutsideModule(ctx context.Context, args ...string) ([]byte,
 		goCmd = "go"
 	}
 	return runCommand(ctx, tmp, r.Env, nil, goCmd, args...)
-}
-
-// runCommand runs a command in dir with env (nil: paved's own) and stdin,
-// and returns its standard output, also on failure (go mod download -json
-// reports errors there); a failure's error carries the command's stderr.
-func runCommand(ctx context.Context, dir string, env []string, stdin []byte, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			return out, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-		}
-		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, msg)
-	}
-	return out, nil
 }
 
 // DefaultDir is where `paved new MODULE` writes when no DIR is given: the

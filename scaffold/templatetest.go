@@ -86,9 +86,11 @@ func OpenTemplateTest(ctx context.Context, dir string) (*TemplateTest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	root := abs
-	if out, err := (gitRepo{dir: abs}).run(ctx, nil, "rev-parse", "--show-toplevel"); err == nil {
-		root = strings.TrimSpace(string(out))
+	// The bound is found here, not asked of git: the repository's own
+	// configuration (core.worktree) would decide where -update may write.
+	root, ok := gitTop(abs)
+	if !ok {
+		root = abs
 	}
 	return &TemplateTest{
 		Template:   &Template{FS: fsys, Source: filepath.Base(abs), Version: GoldenVersion},

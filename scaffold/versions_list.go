@@ -49,7 +49,7 @@ func (s *gitDirSource) versions(ctx context.Context) ([]Version, error) {
 	}
 	// %(*objectname) is the commit an annotated tag points to; empty for a
 	// lightweight tag, whose %(objectname) is the commit.
-	out, err := s.git.run(ctx, nil, "for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)", "refs/tags")
+	out, err := s.git.run(ctx, nil, []string{"for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)", "refs/tags"})
 	if err != nil {
 		return nil, err
 	}

@@ -16,11 +16,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
-	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/paved-dev/paved/scaffold"
 )
@@ -100,43 +97,6 @@ func Zip(ctx context.Context, dir string) ([]byte, error) {
 // cases file of `paved template test` stays out: it is never rendered, so
 // users would get nothing from it.
 func templateFiles(ctx context.Context, dir string) ([]string, error) {
-	names, err := allFiles(ctx, dir)
+	names, err := scaffold.ListFiles(ctx, dir)
 	return slices.DeleteFunc(names, func(name string) bool { return name == scaffold.TestsFileName }), err
-}
-
-// allFiles lists every file of dir that git tracks or would track.
-func allFiles(ctx context.Context, dir string) ([]string, error) {
-	var names []string
-	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", ".")
-	cmd.Dir = dir
-	if out, err := cmd.Output(); err == nil {
-		for name := range strings.SplitSeq(string(out), "\x00") {
-			// ls-files lists tracked files that were deleted from the tree too.
-			if name != "" && fileExists(filepath.Join(dir, name)) {
-				names = append(names, name)
-			}
-		}
-	} else {
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				if d != nil && d.IsDir() && d.Name() == ".git" {
-					return fs.SkipDir
-				}
-				return err
-			}
-			rel, err := filepath.Rel(dir, p)
-			names = append(names, filepath.ToSlash(rel))
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	slices.SortFunc(names, func(a, b string) int { return strings.Compare(path.Clean(a), path.Clean(b)) })
-	return names, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Lstat(p)
-	return err == nil
 }
