@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -144,28 +145,61 @@ func TestRunTemplateTest(t *testing.T) {
 }
 
 // TestRunTemplateTestGoldenOutside: a cases file cannot make -update write
-// or remove anything outside the template's repository.
+// or remove anything outside the template's repository, whatever the
+// repository's git configuration says its work tree is.
 func TestRunTemplateTestGoldenOutside(t *testing.T) {
-	dir := t.TempDir()
-	scaffoldtest.WriteTree(t, dir, map[string]string{
-		"victim/a/keep.txt":     "keep",
-		"tmpl/paved.yaml":       "questions:\n  - name: Name\n    default: x\n",
-		"tmpl/x.txt":            "x",
-		"tmpl/paved-tests.yaml": "golden: ../victim\ncases:\n  - name: a\n    module: example.com/acme/a\n",
-	})
-	tt, err := OpenTemplateTest(t.Context(), filepath.Join(dir, "tmpl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt.Update = true
-	results, err := RunTemplateTest(t.Context(), tt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !results[0].Failed() || !strings.Contains(results[0].Gates[0].Err.Error(), "outside") {
-		t.Errorf("golden outside the template: %+v", results[0].Gates)
-	}
-	if data, err := os.ReadFile(filepath.Join(dir, "victim", "a", "keep.txt")); err != nil || string(data) != "keep" {
-		t.Errorf("a file outside the template was removed or changed: %q %v", data, err)
+	for _, tc := range []struct {
+		name   string
+		golden string
+		setup  func(t *testing.T, dir string) // dir holds victim/ and tmpl/
+	}{
+		{"no git", "../victim", func(*testing.T, string) {}},
+		{"core.worktree names the parent", "../victim", func(t *testing.T, dir string) {
+			tmpl := filepath.Join(dir, "tmpl")
+			scaffoldtest.Git(t, tmpl, "init", "-q")
+			scaffoldtest.Git(t, tmpl, "config", "core.worktree", dir)
+		}},
+		{"a .git file whose repository's core.worktree names the parent", "../victim", func(t *testing.T, dir string) {
+			repo := filepath.Join(t.TempDir(), "repo.git")
+			scaffoldtest.Git(t, filepath.Dir(repo), "init", "-q", "--bare", repo)
+			scaffoldtest.Git(t, repo, "config", "core.bare", "false")
+			scaffoldtest.Git(t, repo, "config", "core.worktree", dir)
+			scaffoldtest.WriteTree(t, filepath.Join(dir, "tmpl"), map[string]string{".git": "gitdir: " + repo + "\n"})
+		}},
+		{"a link in the template to outside", "out/g", func(t *testing.T, dir string) {
+			tmpl := filepath.Join(dir, "tmpl")
+			scaffoldtest.Git(t, tmpl, "init", "-q")
+			if err := os.Symlink(filepath.Join(dir, "victim"), filepath.Join(tmpl, "out")); err != nil {
+				t.Fatal(err)
+			}
+			scaffoldtest.WriteTree(t, dir, map[string]string{"victim/g/a/keep.txt": "keep"})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			scaffoldtest.WriteTree(t, dir, map[string]string{
+				"victim/a/keep.txt":     "keep",
+				"tmpl/paved.yaml":       "questions:\n  - name: Name\n    default: x\n",
+				"tmpl/x.txt":            "x",
+				"tmpl/paved-tests.yaml": "golden: " + tc.golden + "\ncases:\n  - name: a\n    module: example.com/acme/a\n",
+			})
+			tc.setup(t, dir)
+			before := scaffoldtest.ReadTree(t, filepath.Join(dir, "victim"))
+			tt, err := OpenTemplateTest(t.Context(), filepath.Join(dir, "tmpl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.Update = true
+			results, err := RunTemplateTest(t.Context(), tt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !results[0].Failed() {
+				t.Errorf("golden outside the template: %+v", results[0].Gates)
+			}
+			if after := scaffoldtest.ReadTree(t, filepath.Join(dir, "victim")); !maps.Equal(before, after) {
+				t.Errorf("files outside the template were removed or changed: %q, was %q", after, before)
+			}
+		})
 	}
 }
