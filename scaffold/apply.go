@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -14,59 +15,28 @@ import (
 	"syscall"
 )
 
-// stagingDir holds an update's merge scratch, its new files, backups and
-// journal while it is planned and applied. It lives in the repository so
-// that renames into place are atomic, and goes when the update ends.
-const stagingDir = ".paved-update"
-
-const journalName = "journal.json"
-
-// journal lists an update's operations and the conflicts to mark in the git
-// index after them. Once it is written the update is decided: an interrupted
-// apply is finished by replaying it.
-type journal struct {
-	Ops       []journalOp       `json:"ops"`
-	Conflicts []journalConflict `json:"conflicts,omitempty"`
-}
-
-type journalOp struct {
-	Path   string      `json:"path"`
-	Remove bool        `json:"remove,omitempty"`
-	RmDir  bool        `json:"rmdir,omitempty"`  // remove an empty directory (it becomes a file)
-	Staged string      `json:"staged,omitempty"` // new content, in the staging dir
-	Backup string      `json:"backup,omitempty"` // previous content, for a rollback
-	Mode   fs.FileMode `json:"mode,omitempty"`
-	Link   bool        `json:"link,omitempty"` // Staged holds a link target
-}
-
-// journalConflict is a conflicted path and the staged files holding its
-// base, ours and theirs ("" where a side has none).
-type journalConflict struct {
-	Path   string      `json:"path"`
-	Mode   fs.FileMode `json:"mode"`
-	Stages [3]string   `json:"stages"`
-	// Modes are the stages' modes; zero means Mode.
-	Modes [3]fs.FileMode `json:"modes,omitempty"`
-}
-
-// The staged names paved makes; a journal naming anything else is not paved's.
-var (
-	stagedName = lazyRegexp(`^new-[0-9]{1,9}$`)
-	backupName = lazyRegexp(`^old-[0-9]{1,9}$`)
-	stageName  = lazyRegexp(`^stage-[0-9]{1,9}-[0-2]$`)
-)
-
 // applier writes a planned update into a work tree, all or nothing.
 type applier struct {
 	// beforeOp, when set, runs before operation i; an error stops the apply
-	// there. Tests use it to inject failures; errKilled stops without a
-	// rollback, as a kill would.
+	// there and rolls it back, errKilled stops it as a kill would. Tests
+	// use it to inject failures.
 	beforeOp func(i int) error
+	// crash, when set, is told of every step that changes the tree or the
+	// staging directory, before the step; errKilled stops there, as a kill
+	// would: nothing rolled back, nothing cleaned up. Tests use it to stop
+	// an apply, and a replay, at every step.
+	crash func(step string) error
 }
 
 var errKilled = errors.New("killed")
 
-func stagedPath(name string) string { return filepath.Join(stagingDir, name) }
+// at says that step is next; errKilled means stop as if killed.
+func (a *applier) at(step string) error {
+	if a.crash == nil {
+		return nil
+	}
+	return a.crash(step)
+}
 
 // apply stages every new file in the staging dir (which the update made),
 // writes the journal, then moves the files into place and marks the
@@ -81,6 +51,9 @@ func (a *applier) apply(ctx context.Context, w *workTree, changes []Change) (err
 				op.RmDir = op.Remove
 			} else {
 				op.Backup = "old-" + strconv.Itoa(len(j.Ops))
+				if err := a.at("back up " + op.Path); err != nil {
+					return err
+				}
 				if err := w.root.Link(name, stagedPath(op.Backup)); err != nil {
 					return fmt.Errorf("backing up %s: %w", op.Path, err)
 				}
@@ -113,9 +86,12 @@ func (a *applier) apply(ctx context.Context, w *workTree, changes []Change) (err
 				return err
 			}
 		}
-		op := journalOp{Path: c.Path, Staged: "new-" + strconv.Itoa(len(j.Ops)), Mode: c.Mode.Perm()}
+		op := journalOp{Path: c.Path, Staged: "new-" + strconv.Itoa(len(j.Ops)), Mode: c.Mode.Perm(), Digest: fileDigest(c.Data, c.Mode&fs.ModeSymlink)}
 		if c.Mode&fs.ModeSymlink != 0 {
 			op.Link, op.Mode = true, 0
+		}
+		if err := a.at("stage " + op.Path); err != nil {
+			return err
 		}
 		if err := w.root.WriteFile(stagedPath(op.Staged), c.Data, 0o600); err != nil {
 			return err
@@ -134,6 +110,9 @@ func (a *applier) apply(ctx context.Context, w *workTree, changes []Change) (err
 				continue
 			}
 			jc.Stages[s] = fmt.Sprintf("stage-%d-%d", i, s)
+			if err := a.at("stage " + jc.Stages[s]); err != nil {
+				return err
+			}
 			if err := w.root.WriteFile(stagedPath(jc.Stages[s]), data, 0o600); err != nil {
 				return err
 			}
@@ -147,11 +126,14 @@ func (a *applier) apply(ctx context.Context, w *workTree, changes []Change) (err
 	if err != nil {
 		return err
 	}
+	if err := a.at("write the journal"); err != nil {
+		return err
+	}
 	if err := writeFileAtomic(w, stagedPath(journalName), data); err != nil {
 		return err
 	}
 	var made []string // directories this apply created, for a rollback
-	for i, op := range j.Ops {
+	for i := range j.Ops {
 		if a.beforeOp != nil {
 			if err := a.beforeOp(i); errors.Is(err, errKilled) {
 				return err
@@ -159,26 +141,200 @@ func (a *applier) apply(ctx context.Context, w *workTree, changes []Change) (err
 				return a.rollback(w, j.Ops[:i], made, err)
 			}
 		}
-		dirs, err := applyOp(w, op)
+		dirs, err := a.applyOp(w, j, i)
 		made = append(made, dirs...)
+		if errors.Is(err, errKilled) {
+			return err
+		}
 		if err != nil {
-			return a.rollback(w, j.Ops[:i+1], made, fmt.Errorf("%s: %w", op.Path, err))
+			return a.rollback(w, j.Ops[:i+1], made, fmt.Errorf("%s: %w", j.Ops[i].Path, err))
 		}
 	}
-	return finishJournal(ctx, w, j)
+	return a.finishJournal(ctx, w, j)
+}
+
+// opAction is what an operation of the journal still has to do.
+type opAction int
+
+const (
+	opDone      opAction = iota // nothing: done before a kill, or nothing to do
+	opRemove                    // remove the file or link the backup links to
+	opRemoveDir                 // remove an empty directory
+	opWrite                     // move the staged content into place
+)
+
+// decide says what operation i of j still has to do in the tree as it is.
+// A backup is a hard link to what a remove removes, and a write's staged
+// file goes when it is moved into place, so an operation can tell its own
+// work (not begun, half done, done) from a later operation's, and from
+// anything else, which it refuses to touch.
+func decide(w *workTree, j journal, i int) (opAction, error) {
+	op := j.Ops[i]
+	name := filepath.FromSlash(op.Path)
+	if op.writes() {
+		if stagedExists(w, op) {
+			return opWrite, nil
+		}
+		if op.Digest != "" {
+			if ok, why := holds(w, op); !ok {
+				return opDone, &errUnfinishable{path: op.Path, why: "its new content is no longer staged, and the tree " + why}
+			}
+		}
+		return opDone, nil // moved into place before the interruption
+	}
+	fi, err := lstatIn(w, name)
+	switch {
+	case err != nil:
+		return opDone, err
+	case fi == nil:
+		return opDone, nil // removed, or a directory above it became a file
+	case op.RmDir && fi.IsDir():
+		return opRemoveDir, nil
+	case op.RmDir && laterWriteDone(w, j, i):
+		return opDone, nil // the write that follows put its file here
+	case op.RmDir:
+		return opDone, &errUnfinishable{path: op.Path, why: "the update removes a directory there, and finds a file it did not write"}
+	case op.Backup == "":
+		return opDone, nil // nothing was there when the journal was written
+	}
+	backup, err := w.root.Lstat(stagedPath(op.Backup))
+	switch {
+	case err != nil:
+		return opDone, &errUnfinishable{path: op.Path, why: "the backup of what the update removes is gone"}
+	case os.SameFile(fi, backup):
+		return opRemove, nil
+	case fi.IsDir() && laterWriteBelow(j, i):
+		return opDone, nil // removed; a later write made a directory here
+	}
+	return opDone, &errUnfinishable{path: op.Path, why: "the update removes it, and finds something there it did not leave"}
+}
+
+// applyOp performs what operation i of j still has to do (decide) and
+// returns the directories it made. Run again after a kill at any of its
+// steps, it leaves the same tree as one run.
+func (a *applier) applyOp(w *workTree, j journal, i int) ([]string, error) {
+	op := j.Ops[i]
+	name := filepath.FromSlash(op.Path)
+	step := fmt.Sprintf("op %d (%s): ", i, op.Path)
+	action, err := decide(w, j, i)
+	switch {
+	case err != nil || action == opDone:
+		return nil, err
+	case action == opRemove:
+		if err := a.at(step + "remove"); err != nil {
+			return nil, err
+		}
+		return nil, removeAny(w, name)
+	case action == opRemoveDir:
+		if err := a.at(step + "remove the directory"); err != nil {
+			return nil, err
+		}
+		err := w.root.Remove(name)
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+			return nil, fmt.Errorf("directory %s is not empty, and the template now has a file there", op.Path)
+		}
+		return nil, err
+	}
+	staged := stagedPath(op.Staged)
+	made, err := a.mkdirAllIn(w, path.Dir(op.Path), step)
+	if err != nil {
+		return made, err
+	}
+	if op.Link {
+		target, err := w.root.ReadFile(staged)
+		if err != nil {
+			return made, err
+		}
+		if err := a.at(step + "remove what the link replaces"); err != nil {
+			return made, err
+		}
+		if err := removeAny(w, name); err != nil {
+			return made, err
+		}
+		if err := a.at(step + "make the link"); err != nil {
+			return made, err
+		}
+		if err := w.root.Symlink(string(target), name); err != nil {
+			return made, err
+		}
+		if err := a.at(step + "remove the staged link"); err != nil {
+			return made, err
+		}
+		return made, w.root.Remove(staged)
+	}
+	if err := a.at(step + "set the mode"); err != nil {
+		return made, err
+	}
+	if err := w.root.Chmod(staged, op.Mode); err != nil {
+		return made, err
+	}
+	if err := a.at(step + "move into place"); err != nil {
+		return made, err
+	}
+	return made, w.root.Rename(staged, name)
+}
+
+// laterWriteDone reports whether a write after operation i, to the same
+// path, has been moved into place.
+func laterWriteDone(w *workTree, j journal, i int) bool {
+	for _, op := range j.Ops[i+1:] {
+		if op.Path == j.Ops[i].Path && op.writes() && !stagedExists(w, op) {
+			return true
+		}
+	}
+	return false
+}
+
+// laterWriteBelow reports whether a write after operation i is below its
+// path, which then becomes a directory.
+func laterWriteBelow(j journal, i int) bool {
+	for _, op := range j.Ops[i+1:] {
+		if op.writes() && strings.HasPrefix(op.Path, j.Ops[i].Path+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // finishJournal marks the journal's conflicts in the git index and removes
-// the staging directory: the last steps of an apply, and of a replay.
-func finishJournal(ctx context.Context, w *workTree, j journal) error {
+// the staging directory: the last steps of an apply, and of a replay. The
+// journal becomes finished.json once the conflicts are marked, and that
+// file goes last, so a run after a kill here knows the update is done and
+// which conflicts it had.
+func (a *applier) finishJournal(ctx context.Context, w *workTree, j journal) error {
+	if err := a.at("mark the conflicts"); err != nil {
+		return err
+	}
 	if err := markConflicts(ctx, w, j.Conflicts); err != nil {
 		return fmt.Errorf("marking conflicts in the git index: %w", err)
 	}
-	// The journal goes first: without it, what is left is only scratch.
-	if err := w.root.Remove(stagedPath(journalName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := a.at("mark the journal finished"); err != nil {
 		return err
 	}
-	return w.root.RemoveAll(stagingDir)
+	if err := w.root.Rename(stagedPath(journalName), stagedPath(finishedName)); err != nil {
+		return err
+	}
+	if err := a.at("remove the staged files"); err != nil {
+		return err
+	}
+	entries, err := fs.ReadDir(w.root.FS(), stagingDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() != finishedName {
+			if err := w.root.RemoveAll(stagedPath(e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := a.at("remove the staging directory"); err != nil {
+		return err
+	}
+	if err := w.root.Remove(stagedPath(finishedName)); err != nil {
+		return err
+	}
+	return w.root.Remove(stagingDir)
 }
 
 // rollback restores the paths of ops from their backups, removes the
@@ -217,56 +373,18 @@ func (a *applier) rollback(w *workTree, ops []journalOp, made []string, cause er
 	return fmt.Errorf("update failed, the tree is as it was: %w", cause)
 }
 
-// removeAny removes a file, link or empty directory; absent is fine.
+// removeAny removes a file, link or empty directory; absent is fine, and
+// so is a parent that is a file now.
 func removeAny(w *workTree, name string) error {
-	if err := w.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := w.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		return err
 	}
 	return nil
 }
 
-// applyOp performs one operation and returns the directories it created.
-// It may run twice (when an interrupted update is finished), so it
-// tolerates work already done.
-func applyOp(w *workTree, op journalOp) ([]string, error) {
-	name := filepath.FromSlash(op.Path)
-	if op.Remove {
-		err := removeAny(w, name)
-		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
-			return nil, fmt.Errorf("directory %s is not empty, and the template now has a file there", op.Path)
-		}
-		return nil, err
-	}
-	staged := stagedPath(op.Staged)
-	if _, err := w.root.Lstat(staged); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // moved into place before the interruption
-	}
-	made, err := mkdirAllIn(w, path.Dir(op.Path))
-	if err != nil {
-		return made, err
-	}
-	if op.Link {
-		target, err := w.root.ReadFile(staged)
-		if err != nil {
-			return made, err
-		}
-		if err := removeAny(w, name); err != nil {
-			return made, err
-		}
-		if err := w.root.Symlink(string(target), name); err != nil {
-			return made, err
-		}
-		return made, w.root.Remove(staged)
-	}
-	if err := w.root.Chmod(staged, op.Mode); err != nil {
-		return made, err
-	}
-	return made, w.root.Rename(staged, name)
-}
-
 // mkdirAllIn creates dir and its missing parents in the work tree and
 // returns the ones it created, outermost first.
-func mkdirAllIn(w *workTree, dir string) ([]string, error) {
+func (a *applier) mkdirAllIn(w *workTree, dir, step string) ([]string, error) {
 	var missing []string
 	for d := dir; d != "."; d = path.Dir(d) {
 		if _, err := w.root.Lstat(filepath.FromSlash(d)); err == nil {
@@ -276,153 +394,12 @@ func mkdirAllIn(w *workTree, dir string) ([]string, error) {
 	}
 	slices.Reverse(missing)
 	for i, d := range missing {
+		if err := a.at(step + "make directory " + filepath.ToSlash(d)); err != nil {
+			return missing[:i], err
+		}
 		if err := w.root.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return missing[:i], err
 		}
 	}
 	return missing, nil
-}
-
-// finishInterrupted replays the journal of an update that was killed while
-// it applied, and returns its conflicts; ok reports whether there was one.
-// The journal is checked whole before anything is done: a journal that is
-// not paved's (a path the policy refuses, a staged name paved does not make,
-// a link leaving the tree) aborts the replay and changes nothing.
-func finishInterrupted(ctx context.Context, w *workTree) (conflicts []string, ok bool, err error) {
-	fi, err := w.root.Lstat(stagingDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if !fi.IsDir() {
-		return nil, false, fmt.Errorf("%s is not a directory paved made; remove it and rerun", filepath.Join(w.dir, stagingDir))
-	}
-	data, err := w.root.ReadFile(stagedPath(journalName))
-	if errors.Is(err, fs.ErrNotExist) {
-		// Killed before the journal was written: nothing was applied.
-		return nil, false, w.root.RemoveAll(stagingDir)
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	j, err := parseJournal(data)
-	if err == nil {
-		err = checkJournal(w, j)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w; it is not an update paved can finish: remove %s and rerun", filepath.Join(w.dir, stagingDir, journalName), err, stagingDir)
-	}
-	for _, op := range j.Ops {
-		if _, err := applyOp(w, op); err != nil {
-			return nil, true, fmt.Errorf("finishing the interrupted update: %s: %w", op.Path, err)
-		}
-	}
-	if err := finishJournal(ctx, w, j); err != nil {
-		return nil, true, err
-	}
-	for _, c := range j.Conflicts {
-		conflicts = append(conflicts, c.Path)
-	}
-	return conflicts, true, nil
-}
-
-func parseJournal(data []byte) (journal, error) {
-	var j journal
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
-		return journal{}, err
-	}
-	return j, nil
-}
-
-// checkJournal validates every entry of a journal read from disk.
-func checkJournal(w *workTree, j journal) error {
-	links := map[string]string{}
-	for _, op := range j.Ops {
-		if err := enginePath(op.Path); err != nil {
-			return err
-		}
-		if err := w.checkParents(op.Path); err != nil {
-			return err
-		}
-		switch {
-		case op.Backup != "" && !backupName().MatchString(op.Backup):
-			return fmt.Errorf("backup name %q is not paved's", op.Backup)
-		case op.Remove && (op.Staged != "" || op.Link):
-			return fmt.Errorf("%s: a remove with content", op.Path)
-		case op.Remove:
-		case !stagedName().MatchString(op.Staged):
-			return fmt.Errorf("staged name %q is not paved's", op.Staged)
-		case op.Link && op.Mode != 0, !op.Link && op.Mode != 0o644 && op.Mode != 0o755:
-			return fmt.Errorf("%s: mode %v is not one paved writes", op.Path, op.Mode)
-		}
-		if !op.Remove {
-			// A staged file is a regular file paved wrote; a link there
-			// would be renamed into the tree as it is.
-			fi, err := w.root.Lstat(stagedPath(op.Staged))
-			if err == nil && !fi.Mode().IsRegular() {
-				return fmt.Errorf("staged %s is not a regular file", op.Staged)
-			}
-		}
-		if op.Link {
-			target, err := w.root.ReadFile(stagedPath(op.Staged))
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // already in place
-			}
-			if err != nil {
-				return err
-			}
-			links[op.Path] = string(target)
-		}
-	}
-	linkAt := func(p string) (string, bool) {
-		if t, ok := links[p]; ok {
-			return t, true
-		}
-		return w.linkAt(p)
-	}
-	for p, target := range links {
-		if _, err := ResolveLink(p, target, linkAt); err != nil {
-			return err
-		}
-	}
-	for _, c := range j.Conflicts {
-		if err := enginePath(c.Path); err != nil {
-			return err
-		}
-		for _, s := range c.Stages {
-			if s != "" && !stageName().MatchString(s) {
-				return fmt.Errorf("stage name %q is not paved's", s)
-			}
-		}
-		for _, m := range append(c.Modes[:], c.Mode) {
-			if m != 0 && m != 0o644 && m != 0o755 && m&^0o777 != fs.ModeSymlink {
-				return fmt.Errorf("%s: mode %v is not one paved writes", c.Path, m)
-			}
-		}
-	}
-	return nil
-}
-
-func writeFileAtomic(w *workTree, name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := w.root.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return w.root.Rename(tmp, name)
 }

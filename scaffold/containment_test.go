@@ -254,7 +254,7 @@ func FuzzJournalReplay(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		_, _, _ = finishInterrupted(context.Background(), w)
+		_, _, _ = new(applier).finishInterrupted(context.Background(), w)
 		// Whatever the journal says, nothing outside the repository changes.
 		got, err := os.ReadFile(filepath.Join(top, "outside.txt"))
 		if err != nil || string(got) != "x" {
@@ -634,6 +634,13 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(updateKillEnv) != "" {
+		if err := runUpdateForKill(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(killLoopEnv) != "" {
 		if err := runKillLoopNew("repo", os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)

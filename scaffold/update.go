@@ -187,7 +187,7 @@ func (u *updateRun) finishInterrupted(ctx context.Context) error {
 		}
 		return nil
 	}
-	conflicts, finished, err := finishInterrupted(ctx, u.w)
+	conflicts, finished, err := u.opts.applier.finishInterrupted(ctx, u.w)
 	if err != nil || !finished {
 		return err
 	}
