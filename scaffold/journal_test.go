@@ -187,10 +187,12 @@ func TestUpdateResumesFromEveryKill(t *testing.T) {
 			}
 			killed := copyDir(t, dir)
 			rerun(t, dir, r, want)
-			if k < journalAt || testing.Short() {
+			if k < journalAt || (k-journalAt)%3 != 0 || testing.Short() {
 				return
 			}
-			// Killed again, at each step of the replay.
+			// Killed again, at each step of the replay (of every third
+			// step of the first run: the replays of its neighbours are
+			// the same but for one operation).
 			var replay []string
 			probe := copyDir(t, killed)
 			opts = UpdateOptions{Dir: probe, Resolver: r}
