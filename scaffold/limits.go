@@ -39,8 +39,9 @@ const (
 
 // Limits bound a render. A zero field takes its default.
 type Limits struct {
-	// Timeout is the deadline of one Render call (all its files), and of each
-	// manifest expression evaluated on its own (a default, a condition).
+	// Timeout bounds the time a template's whole evaluation takes: its
+	// manifest's expressions (defaults, conditions, paths) and its files
+	// together.
 	Timeout time.Duration
 	// MaxFile caps the bytes of one rendered (or copied) file.
 	MaxFile int64

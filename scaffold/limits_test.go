@@ -211,9 +211,11 @@ func execSprig(t *testing.T, text string) string {
 
 func TestRenderStringBounded(t *testing.T) {
 	m := &Manifest{Delims: [2]string{"{{", "}}"}}
-	_, err := renderStringLimits(m, Limits{Timeout: 5 * time.Millisecond}, "default of Name", "{{ range 30000000 }}{{ end }}", map[string]any{})
+	m.bound(Limits{Timeout: 5 * time.Millisecond})
+	_, err := renderString(m, "default of Name", "{{ range 30000000 }}{{ end }}", map[string]any{})
 	oneLine(t, err, "paved.yaml: default of Name: render took longer than 5ms (raise with PAVED_RENDER_TIMEOUT)")
-	_, err = renderStringLimits(m, Limits{MaxFile: 10}, "when of A", "{{ range 11 }}x{{ end }}", map[string]any{})
+	m.bound(Limits{MaxFile: 10})
+	_, err = renderString(m, "when of A", "{{ range 11 }}x{{ end }}", map[string]any{})
 	oneLine(t, err, "paved.yaml: when of A: render exceeded 10 bytes")
 	// Through ResolveAnswers, with the default limits.
 	m, err = ParseManifest(ManifestName, []byte("questions:\n  - name: A\n    default: '{{ repeat 2000000000 \"x\" }}'\n"))

@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"go.yaml.in/yaml/v3"
@@ -36,6 +38,11 @@ type Manifest struct {
 	Migrations []Migration
 
 	templates *template.Template // the set every template of a render joins
+	// eval bounds everything the manifest and the files evaluate; mu
+	// guards it and which templates of the set are instrumented.
+	mu           sync.Mutex
+	eval         *evaluation
+	instrumented map[*parse.Tree]bool
 }
 
 // QuestionType is the type of a question's answer.

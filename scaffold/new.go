@@ -92,34 +92,31 @@ func Prepare(ctx context.Context, r *Resolver, spec, modPath, pavedVersion strin
 	if err != nil {
 		return nil, err
 	}
-	p, err := preparePlan(t, modPath, pavedVersion, in)
-	if err != nil {
-		return nil, err
-	}
-	p.Limits = r.RenderLimits
-	return p, nil
+	return preparePlan(t, modPath, pavedVersion, in, r.RenderLimits)
 }
 
 // preparePlan answers a template's questions: the one prepare path of new
 // and update.
-func preparePlan(t *Template, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
+func preparePlan(t *Template, modPath, pavedVersion string, in AnswerInput, lim Limits) (*Plan, error) {
 	m, err := ReadManifest(t.FS)
 	if err != nil {
 		return nil, err
 	}
-	return planWith(t, m, modPath, pavedVersion, in)
+	return planWith(t, m, modPath, pavedVersion, in, lim)
 }
 
-// planWith is preparePlan with the manifest already read.
-func planWith(t *Template, m *Manifest, modPath, pavedVersion string, in AnswerInput) (*Plan, error) {
+// planWith is preparePlan with the manifest already read. lim bounds the
+// template's whole evaluation, from its first default to its last file.
+func planWith(t *Template, m *Manifest, modPath, pavedVersion string, in AnswerInput, lim Limits) (*Plan, error) {
 	var err error
-	p := &Plan{Template: t, Manifest: m, Data: RenderData(modPath, t, pavedVersion), Answers: map[string]any{}, Paved: pavedVersion}
+	p := &Plan{Template: t, Manifest: m, Data: RenderData(modPath, t, pavedVersion), Answers: map[string]any{}, Paved: pavedVersion, Limits: lim}
 	if m == nil {
 		if len(in.Set) > 0 || len(in.Given) > 0 {
 			return nil, errors.New("answers given, but the template is a plain Go module with no questions")
 		}
 		return p, nil
 	}
+	m.bound(lim)
 	if p.Answers, err = ResolveAnswers(m, p.Data, in); err != nil {
 		return nil, err
 	}
@@ -237,11 +234,10 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := preparePlan(t, opts.Module, opts.PavedVersion, opts.Answers)
+	plan, err := preparePlan(t, opts.Module, opts.PavedVersion, opts.Answers, opts.Resolver.RenderLimits)
 	if err != nil {
 		return nil, err
 	}
-	plan.Limits = opts.Resolver.RenderLimits
 	files, err := plan.Render(ctx)
 	if err != nil {
 		return nil, err

@@ -53,17 +53,24 @@ func RenderData(modPath string, t *Template, pavedVersion string) map[string]any
 // soon after such an error. A file or the whole tree over its size cap, or a
 // template function asked for more than its cap, is an error too.
 func Render(ctx context.Context, in RenderInput) ([]File, error) {
-	lim := in.Limits.withDefaults()
+	m := in.Manifest
+	if m == nil {
+		m = &Manifest{Delims: [2]string{"{{", "}}"}}
+	}
+	if !m.bounded() {
+		m.bound(in.Limits)
+	}
+	e := m.evaluation()
 	var current atomic.Pointer[string] // the template file being rendered
-	files, err := runBounded(ctx, lim.Timeout, func(ctx context.Context) ([]File, error) {
-		return renderTree(ctx, in, lim, &current)
+	files, err := evaluate(ctx, e, func(ctx context.Context) ([]File, error) {
+		return renderTree(ctx, in, m, e, &current)
 	})
 	if errors.Is(err, errRenderTimeout) {
 		name := ""
 		if p := current.Load(); p != nil {
 			name = *p
 		}
-		return nil, timeoutError(name, lim.Timeout)
+		return nil, timeoutError(name, e.lim.Timeout)
 	}
 	return files, err
 }
@@ -72,12 +79,8 @@ func Render(ctx context.Context, in RenderInput) ([]File, error) {
 // and settles each file's output path, in walk order (path templates share
 // the manifest's template set); reads the files, each on its own, so on
 // all cores; then renders them in walk order.
-func renderTree(ctx context.Context, in RenderInput, lim Limits, current *atomic.Pointer[string]) ([]File, error) {
-	m := in.Manifest
-	if m == nil {
-		m = &Manifest{Delims: [2]string{"{{", "}}"}}
-	}
-	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, expanded: map[string]string{}, budget: newOutputBudget(lim, ctx.Done())}
+func renderTree(ctx context.Context, in RenderInput, m *Manifest, e *evaluation, current *atomic.Pointer[string]) ([]File, error) {
+	r := &renderer{m: m, data: in.Data, plain: in.Manifest == nil, ruleResults: map[int]bool{}, expanded: map[string]string{}, budget: e.output}
 	fsys := in.Template.FS
 	var jobs []fileJob
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
@@ -415,7 +418,7 @@ func splitOutsideActions(p string, delims [2]string) (segs []string, ok bool) {
 // execute renders one template file through a limitWriter, so that it
 // stops at the first write past the per-file or the total cap.
 func (r *renderer) execute(name, text string) ([]byte, error) {
-	t, err := newTemplate(r.m, name).Parse(text)
+	t, err := r.m.parse(name, text)
 	if err != nil {
 		return nil, templateError(err)
 	}
@@ -439,13 +442,16 @@ func (r *renderer) expand(what, text string) (string, error) {
 		// Not a render (CheckTemplate's renderer): bounded on its own.
 		return renderString(r.m, what, text, r.data)
 	}
-	t, err := newTemplate(r.m, what).Parse(text)
+	t, err := r.m.parse(what, text)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", ManifestName, templateError(err))
 	}
 	w := &limitWriter{budget: r.budget}
 	if err := t.Execute(w, r.data); err != nil {
 		return "", fmt.Errorf("%s: %w", ManifestName, executeError(what, err))
+	}
+	if err := r.budget.add(ManifestName+": "+what, int64(w.buf.Len())); err != nil {
+		return "", err
 	}
 	s := w.buf.String()
 	if r.expanded != nil {
@@ -456,39 +462,41 @@ func (r *renderer) expand(what, text string) (string, error) {
 
 // newTemplate starts a template in the manifest's template set. Templates
 // of one set share their function map, so a render makes it once, not once
-// per file; its funcBudget bounds what the functions of the whole set (the
-// render and the manifest's expressions) may return.
+// per file; the functions are bound to the manifest's evaluation, whose
+// caps hold for the whole set (the render and the manifest's expressions).
 func newTemplate(m *Manifest, name string) *template.Template {
 	if m.templates == nil {
-		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).Funcs(funcMap(newFuncBudget())).Option("missingkey=error")
+		e := m.evaluation()
+		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).
+			Funcs(funcMap(e.funcs)).Funcs(template.FuncMap{deadlineFunc: e.check}).Option("missingkey=error")
 	}
 	return m.templates.New(name)
 }
 
-// renderString renders a short template (a default, a condition, a path);
-// what names it in errors. It is bounded as a render is, by the default
-// limits: an expression in paved.yaml has no reason to need more.
+// renderString renders a short template of the manifest (a default, a
+// condition, a path); what names it in errors. It is part of the
+// manifest's evaluation: the time and the bytes it takes count against
+// the template's one deadline and caps.
 func renderString(m *Manifest, what, text string, data map[string]any) (string, error) {
-	return renderStringLimits(m, DefaultLimits(), what, text, data)
-}
-
-func renderStringLimits(m *Manifest, lim Limits, what, text string, data map[string]any) (string, error) {
-	lim = lim.withDefaults()
-	t, err := newTemplate(m, what).Parse(text)
+	e := m.evaluation()
+	t, err := m.parse(what, text)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", ManifestName, templateError(err))
 	}
 	// No ctx reaches here (answers are resolved without one); the deadline
 	// bounds the expression, and cmd/paved exits on a signal by itself.
-	out, err := runBounded(context.Background(), lim.Timeout, func(ctx context.Context) (string, error) {
-		w := &limitWriter{budget: newOutputBudget(lim, ctx.Done())}
+	out, err := evaluate(context.Background(), e, func(ctx context.Context) (string, error) {
+		w := &limitWriter{budget: e.output}
 		if err := t.Execute(w, data); err != nil {
 			return "", executeError(what, err)
+		}
+		if err := e.output.add(what, int64(w.buf.Len())); err != nil {
+			return "", err
 		}
 		return w.buf.String(), nil
 	})
 	if errors.Is(err, errRenderTimeout) {
-		err = timeoutError(what, lim.Timeout)
+		err = timeoutError(what, e.lim.Timeout)
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", ManifestName, err)

@@ -202,7 +202,7 @@ func (tt *TemplateTest) runCase(ctx context.Context, m *Manifest, c TestCase) Ca
 
 // render renders a case as `paved new` would, without tasks.
 func (tt *TemplateTest) render(ctx context.Context, m *Manifest, c TestCase) ([]File, error) {
-	plan, err := planWith(tt.Template, m, c.Module, GoldenVersion, AnswerInput{Given: c.Answers})
+	plan, err := planWith(tt.Template, m, c.Module, GoldenVersion, AnswerInput{Given: c.Answers}, Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("case %s: %w", c.Name, err)
 	}

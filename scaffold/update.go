@@ -296,10 +296,9 @@ func (u *updateRun) renderTarget(ctx context.Context) error {
 	fresh := u.markNewQuestions()
 	in := u.opts.Answers
 	in.Given = given
-	if u.newPlan, err = planWith(u.target, u.targetM, u.af.Module, u.opts.PavedVersion, in); err != nil {
+	if u.newPlan, err = planWith(u.target, u.targetM, u.af.Module, u.opts.PavedVersion, in, u.opts.Resolver.RenderLimits); err != nil {
 		return err
 	}
-	u.newPlan.Limits = u.opts.Resolver.RenderLimits
 	for _, name := range fresh {
 		if v, ok := u.newPlan.Answers[name]; ok {
 			u.res.NewQuestions = append(u.res.NewQuestions, NewQuestion{Name: name, Answer: v})

@@ -70,11 +70,10 @@ func (u *updateRun) renderBase(ctx context.Context) error {
 			given[name] = v
 		}
 	}
-	plan, err := planWith(u.baseT, u.baseM, u.af.Module, pavedVersion, AnswerInput{Given: given})
+	plan, err := planWith(u.baseT, u.baseM, u.af.Module, pavedVersion, AnswerInput{Given: given}, u.opts.Resolver.RenderLimits)
 	if err != nil {
 		return fmt.Errorf("the recorded version %s: %w", u.af.Version, err)
 	}
-	plan.Limits = u.opts.Resolver.RenderLimits
 	if u.base, err = plan.renderTemplate(ctx); err != nil {
 		return fmt.Errorf("rendering the recorded version %s: %w", u.af.Version, err)
 	}
