@@ -60,11 +60,14 @@ func TestOneDeadlineForTheWholeEvaluation(t *testing.T) {
 	if _, err := prepareManifest(t, Limits{Timeout: timeout}, one, nil); err != nil {
 		t.Errorf("one default of a third of the deadline: %v", err)
 	}
-	// The files get what the expressions left: none here.
-	two := "questions:\n  - name: A\n    default: '" + loopFor(t, 2*timeout/3) + "'\n"
-	plan, err := prepareManifest(t, Limits{Timeout: timeout}, two, map[string]string{"slow.txt.tmpl": loopFor(t, 2*timeout/3)})
+	// The files get what the expressions left: a file that alone would
+	// take the whole deadline fails after a default of a third.
+	plan, err := prepareManifest(t, Limits{Timeout: timeout}, one, map[string]string{"slow.txt.tmpl": loopFor(t, timeout)})
 	if err != nil {
-		t.Fatalf("a default of two thirds of the deadline: %v", err)
+		t.Fatalf("a default of a third of the deadline: %v", err)
+	}
+	if left := plan.Manifest.evaluation().left(); left > timeout-timeout/6 {
+		t.Errorf("after a default of a third of the deadline, %v of %v is left for the files", left, timeout)
 	}
 	_, err = plan.Render(context.Background())
 	oneLine(t, err, "render took longer than 300ms")

@@ -118,7 +118,10 @@ func (s *gitDirSource) Open(ctx context.Context, version string) (*Template, err
 
 // workTree is the directory as it is on disk.
 func (s *gitDirSource) workTree(_ context.Context, version string) (*Template, error) {
-	fsys := os.DirFS(s.dir)
+	fsys, err := DirFS(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", s.dir, err)
+	}
 	if err := checkSizes(fsys, s.limits); err != nil {
 		return nil, fmt.Errorf("template %s: %w", s.dir, err)
 	}

@@ -69,7 +69,10 @@ func (s *moduleSource) template(dir, version string) (*Template, error) {
 			return nil, fmt.Errorf("template %s@%s: no directory %s in the module", s.mod, version, s.subdir)
 		}
 	}
-	fsys := os.DirFS(root)
+	fsys, err := DirFS(root)
+	if err != nil {
+		return nil, fmt.Errorf("template %s@%s: %w", s.mod, version, err)
+	}
 	if err := checkSizes(fsys, s.r.limits()); err != nil {
 		return nil, fmt.Errorf("template %s@%s: %w", s.mod, version, err)
 	}

@@ -75,7 +75,10 @@ func OpenTemplateTest(ctx context.Context, dir string) (*TemplateTest, error) {
 	if err != nil {
 		return nil, err
 	}
-	fsys := os.DirFS(abs)
+	fsys, err := DirFS(abs)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkSizes(fsys, defaultReadLimits()); err != nil {
 		return nil, fmt.Errorf("template %s: %w", dir, err)
 	}

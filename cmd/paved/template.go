@@ -122,7 +122,11 @@ func cmdTemplateCheck(ctx context.Context, args []string, stdout, stderr io.Writ
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() { //nolint:gosec // G703: the directory to check is the user's own argument
 		return fmt.Errorf("template directory %s: not a directory", dir)
 	}
-	findings, err := scaffold.CheckTemplate(ctx, os.DirFS(dir))
+	fsys, err := scaffold.DirFS(dir)
+	if err != nil {
+		return err
+	}
+	findings, err := scaffold.CheckTemplate(ctx, fsys)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
