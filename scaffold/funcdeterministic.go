@@ -195,13 +195,13 @@ func pointerBelow(v reflect.Value) heldPointer {
 	if v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
 	}
-	p := pointerFinder{seen: map[uintptr]bool{}}
+	p := pointerFinder{seen: map[[2]uintptr]bool{}}
 	p.below(v, 0)
 	return p.held
 }
 
 type pointerFinder struct {
-	seen map[uintptr]bool // lists and maps already looked in
+	seen map[[2]uintptr]bool // lists and maps already looked in, by address and length
 	held heldPointer
 }
 
@@ -213,10 +213,13 @@ func (p *pointerFinder) below(v reflect.Value, depth int) {
 	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Map:
-		if v.IsNil() || p.seen[uintptr(v.UnsafePointer())] {
+		// Two lists may share an address with different lengths (slice
+		// $l 0 1 and $l).
+		key := [2]uintptr{uintptr(v.UnsafePointer()), uintptr(v.Len())}
+		if v.IsNil() || p.seen[key] {
 			return
 		}
-		p.seen[uintptr(v.UnsafePointer())] = true
+		p.seen[key] = true
 	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:

@@ -20,10 +20,11 @@ func newSemver(s string) any {
 }
 
 // printfArgs are arguments for printf of every shape a template can make,
-// semantic versions (pointers) at the top and inside a list and a map,
+// semantic versions (pointers) at the top and inside lists and a map,
 // freshly allocated on each call: two calls' pointers differ.
 func printfArgs() []any {
 	v := newSemver
+	long := []any{1, v("4.0.0")}
 	return []any{
 		[]any{v("1.2.3"), "x", 7},
 		map[string]any{"v": v("2.0.0-rc.1"), "n": []any{1, 2}},
@@ -31,6 +32,7 @@ func printfArgs() []any {
 		"text",
 		12,
 		[]any{1, "b"},
+		[]any{long[:1], long}, // two lists at one address
 	}
 }
 
@@ -87,6 +89,12 @@ func TestPrintfAddress(t *testing.T) {
 		case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
 			t.Errorf("%q: error %v, want %q", tt.format, err, tt.wantErr)
 		}
+	}
+	// A list is looked in once, but a longer one at the same address is
+	// another list.
+	long := []any{1, newSemver("1.0.0")}
+	if err := printfAddress("%d", []any{[]any{long[:1], long}}); err == nil {
+		t.Errorf("a pointer in the tail of a list that shares its address with a shorter one: no error")
 	}
 	// A list that holds itself is looked at once.
 	self := []any{nil}
