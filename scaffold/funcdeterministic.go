@@ -65,12 +65,12 @@ func printfAddress(format string, args []any) error {
 	for _, a := range args {
 		held = max(held, pointerBelow(reflect.ValueOf(a)))
 	}
-	allowed := "vsqxXT"
+	allowed, instead := "vsqxXT", "%v or %s"
 	switch held {
 	case noPointer:
 		return nil
 	case barePointer:
-		allowed = "T"
+		allowed, instead = "T", "%T"
 	}
 	for _, v := range verbs {
 		if !strings.ContainsRune(allowed, v.verb) || v.sharp && v.verb == 'v' {
@@ -78,7 +78,7 @@ func printfAddress(format string, args []any) error {
 			if v.sharp {
 				verb = "%#" + string(v.verb)
 			}
-			return fmt.Errorf("printf: %s prints a pointer inside a list or map (a semver) as its memory address, which differs from run to run; use %%v or %%s", verb)
+			return fmt.Errorf("printf: %s prints a pointer inside a list or map (a semver) as its memory address, which differs from run to run; use %s", verb, instead)
 		}
 	}
 	return nil
