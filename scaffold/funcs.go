@@ -14,20 +14,9 @@ import (
 	"golang.org/x/mod/module"
 )
 
-// hostFuncs are sprig functions that read the machine (environment, clock,
-// network, randomness). Templates are untrusted input and rendering must be
-// deterministic, so none of them is available.
-var hostFuncs = []string{
-	"env", "expandenv", "getHostByName",
-	"now", "ago", "date", "date_in_zone", "dateInZone", "date_modify", "dateModify", "mustDateModify",
-	"must_date_modify", "htmlDate", "htmlDateInZone", "toDate", "mustToDate", "durationRound", "unixEpoch",
-	"randAlphaNum", "randAlpha", "randAscii", "randNumeric", "randBytes", "randInt", "uuidv4", "shuffle",
-	"genPrivateKey", "genCA", "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey",
-	"genSignedCert", "genSignedCertWithKey", "encryptAES", "decryptAES", "bcrypt", "htpasswd",
-}
-
-// funcMap returns the functions available to templates: sprig's pure
-// functions plus moduleBase, every one under the caps of limits.go.
+// funcMap returns the functions available to templates: those funcTable
+// does not refuse, sprig's or paved's own (deterministicFuncs, moduleBase),
+// every one under the caps of limits.go.
 //
 // One call may not allocate without bound: a Go program that runs out of
 // memory dies with a runtime dump, which no recover catches. So functions
@@ -39,9 +28,25 @@ var hostFuncs = []string{
 // against b, so that many capped values kept in variables cannot add up to
 // more memory than the machine has either.
 func funcMap(b *funcBudget) template.FuncMap {
-	fm := sprig.TxtFuncMap()
-	for _, name := range hostFuncs {
-		delete(fm, name)
+	fm := uncappedFuncMap()
+	for name, fn := range fm {
+		fm[name] = capped(fn, b)
+	}
+	return fm
+}
+
+// uncappedFuncMap is funcMap before capped wraps it. A sprig function that
+// funcTable does not classify is left out, as a refused one is: it is not
+// known to be deterministic.
+func uncappedFuncMap() template.FuncMap {
+	sprigFuncs := sprig.TxtFuncMap()
+	fm := template.FuncMap{}
+	for _, row := range funcTable {
+		for _, name := range row.names {
+			if fn, ok := sprigFuncs[name]; ok && row.class != refused {
+				fm[name] = fn
+			}
+		}
 	}
 	fm["moduleBase"] = moduleBase
 	// text/template's own formatting builtins, redefined (a function map
@@ -52,11 +57,11 @@ func funcMap(b *funcBudget) template.FuncMap {
 	fm["html"] = template.HTMLEscaper
 	fm["js"] = template.JSEscaper
 	fm["urlquery"] = template.URLQueryEscaper
-	for name, fn := range countedFuncs(fm) {
+	for name, fn := range deterministicFuncs() {
 		fm[name] = fn
 	}
-	for name, fn := range fm {
-		fm[name] = capped(fn, b)
+	for name, fn := range countedFuncs(fm) {
+		fm[name] = fn
 	}
 	return fm
 }
@@ -385,10 +390,14 @@ func countMatches(re *regexp.Regexp, s string, limit int64) int64 {
 	return n
 }
 
-// printf is fmt.Sprintf with the result's size bounded before it is
-// built: each verb may print the largest argument padded to the widest
-// width in the format (fmt refuses widths over 1e6).
+// printf is fmt.Sprintf without memory addresses (printfAddress), and
+// with the result's size bounded before it is built: each verb may print
+// the largest argument padded to the widest width in the format (fmt
+// refuses widths over 1e6).
 func printf(format string, args ...any) (string, error) {
+	if err := printfAddress(format, args); err != nil {
+		return "", err
+	}
 	var widest, heaviest int64
 	for _, a := range args {
 		heaviest = max(heaviest, weight(reflect.ValueOf(a), maxValueBytes+1))
@@ -462,70 +471,4 @@ func capped(fn any, b *funcBudget) any {
 		}
 		return out
 	}).Interface()
-}
-
-// maxValueDepth caps how deeply lists and maps may nest inside one another
-// (as encoding/json caps what it reads), so that weighing one never
-// overflows the stack.
-const maxValueDepth = 10000
-
-// weight is about what v takes when printed: the bytes of its strings plus
-// one for every other value, element and key, counting a value again each
-// time it recurs (as printing does). A value nested too deeply, or one
-// that holds itself, weighs the whole budget; no count goes past it. Each
-// list or map is weighed once per call, so a list of lists that doubles at
-// each step costs its steps, not its printed size.
-func weight(v reflect.Value, budget int64) int64 {
-	w := weigher{budget: budget}
-	return w.of(v, 0)
-}
-
-type weigher struct {
-	budget int64
-	memo   map[[2]uintptr]int64 // by a list's or map's address and length
-}
-
-func (w *weigher) of(v reflect.Value, depth int) int64 {
-	for (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && !v.IsNil() {
-		v = v.Elem()
-	}
-	switch v.Kind() {
-	case reflect.String:
-		return int64(v.Len())
-	case reflect.Slice, reflect.Array, reflect.Map:
-	default:
-		return 1
-	}
-	if v.Kind() != reflect.Map && v.Type().Elem().Kind() == reflect.Uint8 {
-		return 1 + int64(v.Len())
-	}
-	if depth > maxValueDepth {
-		return w.budget
-	}
-	var key [2]uintptr
-	if v.Kind() != reflect.Array {
-		key = [2]uintptr{uintptr(v.UnsafePointer()), uintptr(v.Len())}
-		if n, ok := w.memo[key]; ok {
-			return n
-		}
-		if w.memo == nil {
-			w.memo = map[[2]uintptr]int64{}
-		}
-		w.memo[key] = w.budget // until weighed: a value that holds itself weighs all
-	}
-	n := int64(1)
-	if v.Kind() == reflect.Map {
-		for iter := v.MapRange(); iter.Next() && n < w.budget; {
-			n += 1 + w.of(iter.Key(), depth+1) + w.of(iter.Value(), depth+1)
-		}
-	} else {
-		for i := 0; i < v.Len() && n < w.budget; i++ {
-			n += 1 + w.of(v.Index(i), depth+1)
-		}
-	}
-	n = min(n, w.budget)
-	if v.Kind() != reflect.Array {
-		w.memo[key] = n
-	}
-	return n
 }

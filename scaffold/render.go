@@ -519,7 +519,7 @@ func executeError(name string, err error) error {
 }
 
 // templateError drops text/template's "template: " prefix so errors read
-// file:line: message.
+// file:line: message, and says why a refused function is refused.
 func templateError(err error) error {
-	return errors.New(strings.TrimPrefix(err.Error(), "template: "))
+	return errors.New(explainRefused(strings.TrimPrefix(err.Error(), "template: ")))
 }

@@ -133,10 +133,10 @@ func TestRenderErrors(t *testing.T) {
 		files fstest.MapFS
 		want  string
 	}{
-		{"env removed", fstest.MapFS{"a.tmpl": {Data: []byte("line1\n<% env \"HOME\" %>")}}, `a.tmpl:2: function "env" not defined`},
-		{"expandenv removed", fstest.MapFS{"a.tmpl": {Data: []byte("<% expandenv \"$HOME\" %>")}}, `function "expandenv" not defined`},
-		{"clock removed", fstest.MapFS{"a.tmpl": {Data: []byte("<% now %>")}}, `function "now" not defined`},
-		{"dns removed", fstest.MapFS{"a.tmpl": {Data: []byte("<% getHostByName \"x\" %>")}}, `function "getHostByName" not defined`},
+		{"env removed", fstest.MapFS{"a.tmpl": {Data: []byte("line1\n<% env \"HOME\" %>")}}, `a.tmpl:2: function "env" is refused: it reads the environment`},
+		{"expandenv removed", fstest.MapFS{"a.tmpl": {Data: []byte("<% expandenv \"$HOME\" %>")}}, `a.tmpl:1: function "expandenv" is refused: it reads the environment`},
+		{"clock removed", fstest.MapFS{"a.tmpl": {Data: []byte("<% now %>")}}, `a.tmpl:1: function "now" is refused: it reads the clock`},
+		{"dns removed", fstest.MapFS{"a.tmpl": {Data: []byte("<% getHostByName \"x\" %>")}}, `a.tmpl:1: function "getHostByName" is refused: it asks DNS`},
 		{"missing key", fstest.MapFS{"b/a.tmpl": {Data: []byte("\n\n<% .Nope %>")}}, `b/a.tmpl:3:3: executing "b/a.tmpl" at <.Nope>: map has no entry for key "Nope"`},
 		{"path escapes", fstest.MapFS{"<% .Up %>/x": {Data: []byte("x")}}, `<% .Up %>/x: path "../x": segment ..`},
 		{"two files one path", fstest.MapFS{"a": {}, "a.tmpl": {}}, "a and a.tmpl both render to a"},

@@ -163,7 +163,11 @@ func (c *templateChecker) questions() {
 			if part.text == "" {
 				continue
 			}
-			for _, name := range c.exprRefs(part.node, part.text) {
+			refs, ok := c.exprRefs(part.node, "question "+q.Name+": "+part.what, part.text)
+			if !ok {
+				badRefs[part.what] = true
+			}
+			for _, name := range refs {
 				switch j, ok := asked[name]; {
 				case slices.Contains(builtinData, name):
 				case !ok:
@@ -210,8 +214,9 @@ func (c *templateChecker) questions() {
 func (c *templateChecker) rules() {
 	for i, r := range c.m.Files {
 		n := c.pos.filesWhen[i]
-		bad := false
-		c.undefined(c.exprRefs(n, r.When), func(name string) {
+		refs, ok := c.exprRefs(n, fmt.Sprintf("files[%d] (%s): when", i, r.Path), r.When)
+		bad := !ok
+		c.undefined(refs, func(name string) {
 			c.addAt(n, "files[%d] (%s): when uses .%s, which no question defines", i, r.Path, name)
 			bad = true
 		})
@@ -224,7 +229,8 @@ func (c *templateChecker) rules() {
 	}
 	for from, to := range c.m.Rename {
 		n := c.pos.renameTo[from]
-		c.undefined(c.exprRefs(n, to), func(name string) {
+		refs, _ := c.exprRefs(n, "rename "+from+": target", to)
+		c.undefined(refs, func(name string) {
 			c.addAt(n, "rename %s: target uses .%s, which no question defines", from, name)
 		})
 	}
@@ -335,7 +341,7 @@ func (c *templateChecker) files() {
 func (c *templateChecker) path(r *renderer, name string) (string, bool) {
 	if strings.Contains(name, c.m.Delims[0]) {
 		if t, err := parseTemplate(c.m, name, name); err == nil {
-			bad := false
+			bad := reportRefused(t, func(call refusedCall) { c.add(name, 1, 1, "path: %s", call.why) })
 			c.undefined(refNames(t), func(ref string) {
 				c.add(name, 1, 1, "path uses .%s, which no question defines", ref)
 				bad = true
@@ -383,6 +389,7 @@ func (c *templateChecker) tmplFile(name string, content []byte) {
 		c.add(name, line, col, "does not parse with delims %s %s: %s", c.m.Delims[0], c.m.Delims[1], templateMsg(err, name))
 		return
 	}
+	reportRefused(t, func(call refusedCall) { c.add(name, call.line, call.col, "%s", call.why) })
 	for _, ref := range fieldRefs(t.Tree) {
 		if slices.Contains(builtinData, ref.name) || c.m.question(ref.name) != nil {
 			continue
@@ -446,17 +453,20 @@ func (c *templateChecker) cases() {
 	}
 }
 
-// exprRefs lists the answers a template expression of paved.yaml uses.
-func (c *templateChecker) exprRefs(n *yaml.Node, text string) []string {
+// exprRefs lists the answers a template expression of paved.yaml (what)
+// uses; ok is false when it does not parse or calls a refused function,
+// which it reports.
+func (c *templateChecker) exprRefs(n *yaml.Node, what, text string) (refs []string, ok bool) {
 	if text == "" {
-		return nil
+		return nil, true
 	}
 	t, err := parseTemplate(c.m, "expr", text)
 	if err != nil {
 		c.addAt(n, "does not parse: %s", templateMsg(err, "expr"))
-		return nil
+		return nil, false
 	}
-	return refNames(t)
+	refused := reportRefused(t, func(call refusedCall) { c.addAt(n, "%s: %s", what, call.why) })
+	return refNames(t), !refused
 }
 
 func defaultText(d any) string {

@@ -122,6 +122,27 @@ func TestCheckTemplate(t *testing.T) {
 			},
 		},
 		{
+			name: "refused functions, every call where it is",
+			files: map[string]string{
+				"paved.yaml": "questions:\n  - name: Name\n    default: '{{ env \"USER\" }}'\n  - name: On\n    type: bool\n    when: '{{ now | toString | empty }}'\n" +
+					"files:\n  - path: 'x.txt'\n    when: '{{ randAlpha 3 }}'\nrename:\n  cmd/service: 'cmd/{{ uuidv4 }}'\n",
+				"x.txt":                     "x",
+				"cmd/service/main.go":       "package main\n",
+				"a.txt.tmpl":                "{{ .Name }}\n  {{ keys (dict) }} {{ now | date \"2006\" }}\n{{ define \"t\" }}{{ if true }}{{ (getHostByName \"x\") }}{{ end }}{{ end }}\n",
+				"{{ shuffle .Name }}/b.txt": "b",
+			},
+			want: []string{
+				`a.txt.tmpl:2:23: function "now" is refused: it reads the clock (a render gives the same bytes on every run and every machine)`,
+				`a.txt.tmpl:2:29: function "date" is refused: it formats a date in the host's time zone (and no date is now) (a render gives the same bytes on every run and every machine)`,
+				`a.txt.tmpl:3:33: function "getHostByName" is refused: it asks DNS: the network (a render gives the same bytes on every run and every machine)`,
+				`paved.yaml:3:14: question Name: default: function "env" is refused: it reads the environment (a render gives the same bytes on every run and every machine)`,
+				`paved.yaml:6:11: question On: when: function "now" is refused: it reads the clock (a render gives the same bytes on every run and every machine)`,
+				`paved.yaml:9:11: files[0] (x.txt): when: function "randAlpha" is refused: it is random (a render gives the same bytes on every run and every machine)`,
+				`paved.yaml:11:16: rename cmd/service: target: function "uuidv4" is refused: it is random (a render gives the same bytes on every run and every machine)`,
+				`{{ shuffle .Name }}/b.txt:1:1: path: function "shuffle" is refused: it is random (a render gives the same bytes on every run and every machine)`,
+			},
+		},
+		{
 			name:  "cases file that does not parse",
 			files: map[string]string{"paved.yaml": q, "x.txt": "x", "paved-tests.yaml": "cases:\n  - name: a\n    modul: example.com/a\n"},
 			want:  []string{`paved-tests.yaml:3:1: unknown key "modul" in case (known: name, module, answers, commands, timeout)`},

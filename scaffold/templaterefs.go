@@ -11,9 +11,10 @@ import (
 // answers it uses, for paved template check.
 
 // parseTemplate parses text with the manifest's delimiters and functions,
-// outside the manifest's template set.
+// outside the manifest's template set; refused functions are defined
+// (refusedStubs), so that check finds every call of one (refusedCalls).
 func parseTemplate(m *Manifest, name, text string) (*template.Template, error) {
-	return template.New(name).Delims(m.Delims[0], m.Delims[1]).Funcs(funcMap(newFuncBudget())).Parse(text)
+	return template.New(name).Delims(m.Delims[0], m.Delims[1]).Funcs(funcMap(newFuncBudget())).Funcs(refusedStubs()).Parse(text)
 }
 
 func refNames(t *template.Template) []string {
