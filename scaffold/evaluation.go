@@ -31,7 +31,8 @@ type evaluation struct {
 
 func newEvaluation(lim Limits) *evaluation {
 	lim = lim.withDefaults()
-	e := &evaluation{lim: lim, funcs: newFuncBudget(), stop: make(chan struct{})}
+	e := &evaluation{lim: lim, stop: make(chan struct{})}
+	e.funcs = &funcBudget{max: maxFuncBytes, stop: e.stop}
 	e.output = newOutputBudget(lim, e.stop)
 	return e
 }
@@ -80,16 +81,9 @@ func evaluate[T any](ctx context.Context, e *evaluation, fn func(ctx context.Con
 }
 
 // deadlineFunc is the function instrument calls at the start of every
-// range body and every template: it fails once the evaluation is over.
+// range body and every template (funcBudget.deadline): it fails once the
+// evaluation is over.
 const deadlineFunc = "pavedDeadline"
-
-// check is deadlineFunc.
-func (e *evaluation) check() (string, error) {
-	if e.over() {
-		return "", errAbandoned
-	}
-	return "", nil
-}
 
 // instrument makes every template of the set that is not yet instrumented
 // call deadlineFunc first, and at the start of each range body. A

@@ -115,6 +115,7 @@ var funcTable = []funcRow{
 		"buildCustomCert", "decryptAES", "derivePassword",
 	}},
 	{class: deterministic, reason: "is paved's own: a module path's last element without its /vN", names: []string{"moduleBase"}},
+	{class: deterministic, reason: "is paved's own: the check of the render's deadline that paved puts in every loop and template; it prints nothing", names: []string{deadlineFunc}},
 
 	// Made deterministic.
 	{class: madeDeterministic, readsMap: true, reason: "lists keys in Go's map order, which changes from run to run, as sprig has it: paved's sorts them (the keys of all its dicts together, repeats kept)", names: []string{"keys"}},

@@ -32,6 +32,7 @@ func funcMap(b *funcBudget) template.FuncMap {
 	for name, fn := range fm {
 		fm[name] = capped(fn, b)
 	}
+	fm[deadlineFunc] = b.deadline
 	return fm
 }
 
@@ -67,10 +68,30 @@ func uncappedFuncMap() template.FuncMap {
 }
 
 // funcBudget counts the bytes (weight) that the functions of one template
-// set have returned, against max.
+// set have returned, against max; once stop is closed (the evaluation is
+// over), every capped call and every deadlineFunc call fails.
 type funcBudget struct {
 	max  int64
 	used atomic.Int64
+	stop <-chan struct{} // nil: never
+}
+
+func (b *funcBudget) over() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// deadline is deadlineFunc: it prints nothing, and fails once the
+// evaluation is over.
+func (b *funcBudget) deadline() (string, error) {
+	if b.over() {
+		return "", errAbandoned
+	}
+	return "", nil
 }
 
 func newFuncBudget() *funcBudget { return &funcBudget{max: maxFuncBytes} }
@@ -446,6 +467,9 @@ func capped(fn any, b *funcBudget) any {
 		panic(err)
 	}
 	return reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
+		if b.over() {
+			return fail(errAbandoned)
+		}
 		var in int64
 		for _, a := range args {
 			in += weight(a, 2*maxValueBytes+1-in)

@@ -468,7 +468,7 @@ func newTemplate(m *Manifest, name string) *template.Template {
 	if m.templates == nil {
 		e := m.evaluation()
 		m.templates = template.New(ManifestName).Delims(m.Delims[0], m.Delims[1]).
-			Funcs(funcMap(e.funcs)).Funcs(template.FuncMap{deadlineFunc: e.check}).Option("missingkey=error")
+			Funcs(funcMap(e.funcs)).Option("missingkey=error")
 	}
 	return m.templates.New(name)
 }
