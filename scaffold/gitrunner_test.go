@@ -219,3 +219,29 @@ func hasFile(name string) bool {
 	_, err := os.Lstat(name)
 	return err == nil
 }
+
+// FuzzNeutralDrivers: whatever configuration names git prints, every
+// override is for a driver section, ends in one of its command keys, and
+// names a driver that a listed key named.
+func FuzzNeutralDrivers(f *testing.F) {
+	f.Add("filter.a=b.clean\x00diff.x.y.textconv\x00core.fsmonitor\x00merge.sp ace.driver")
+	f.Add("filter..clean\x00FILTER.Q.process\x00filter.\x00.")
+	f.Fuzz(func(t *testing.T, out string) {
+		keys := strings.Split(out, "\x00")
+		for _, kv := range neutralDrivers(keys) {
+			section, rest, _ := strings.Cut(kv[0], ".")
+			i := strings.LastIndexByte(rest, '.')
+			if driverKeys[section] == nil || i < 0 {
+				t.Fatalf("override %q is not a driver's", kv[0])
+			}
+			if !slices.ContainsFunc(driverKeys[section], func(k [2]string) bool { return k[0] == rest[i+1:] && k[1] == kv[1] }) {
+				t.Fatalf("override %q=%q is not a neutral value", kv[0], kv[1])
+			}
+			if !slices.ContainsFunc(keys, func(k string) bool {
+				return strings.EqualFold(strings.SplitN(k, ".", 2)[0], section) && strings.HasPrefix(k[len(section):], "."+rest[:i]+".")
+			}) {
+				t.Fatalf("override %q names a driver no key named", kv[0])
+			}
+		}
+	})
+}
