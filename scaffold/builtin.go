@@ -13,9 +13,6 @@ import (
 	"golang.org/x/mod/semver"
 )
 
-// PavedModule is the module whose releases carry the built-in templates.
-const PavedModule = "github.com/paved-dev/paved"
-
 // develPrefix starts the version a development build of paved records for
 // its built-in templates: a semantic version older than every release,
 // naming the template's content digest, so a development build never
@@ -53,6 +50,25 @@ func IsDevelVersion(v string) bool { return strings.HasPrefix(v, develPrefix) }
 
 func (s *builtinSource) Spec() string { return s.name }
 
+func (s *builtinSource) Kind() SourceKind { return SourceBuiltin }
+
+// Versions are the releases of paved, which carry the built-in templates.
+func (s *builtinSource) Versions(ctx context.Context) ([]Version, error) {
+	release, err := s.release()
+	if err != nil {
+		return nil, err
+	}
+	return release.Versions(ctx)
+}
+
+// release is the module source of paved's releases.
+func (s *builtinSource) release() (*moduleSource, error) {
+	if s.r.Release.Module == "" || s.r.Release.Zip == nil {
+		return nil, fmt.Errorf("%w: built-in %s: no release of paved to read versions from (Resolver.Release is not set)", ErrVersionUnavailable, s.name)
+	}
+	return &moduleSource{r: s.r, mod: s.r.Release.Module}, nil
+}
+
 func (s *builtinSource) Latest(context.Context) (string, error) { return s.version, nil }
 
 func (s *builtinSource) Newer(_ context.Context, current, candidate string) (bool, error) {
@@ -82,18 +98,22 @@ func (s *builtinSource) Open(ctx context.Context, version string) (*Template, er
 	if !isRelease(version) {
 		return nil, fmt.Errorf("%w: built-in %s at %q is not a released paved version", ErrVersionUnavailable, s.name, version)
 	}
-	release := &moduleSource{r: s.r, mod: PavedModule}
+	release, err := s.release()
+	if err != nil {
+		return nil, err
+	}
 	t, err := release.Open(ctx, version)
 	if err != nil {
 		return nil, fmt.Errorf("%w: built-in %s at %s: %w", ErrVersionUnavailable, s.name, version, err)
 	}
-	data, err := fs.ReadFile(t.FS, "templates/"+s.name+".zip")
+	zipPath := s.r.Release.Zip(s.name)
+	data, err := fs.ReadFile(t.FS, zipPath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: paved %s has no built-in %s: %w", ErrVersionUnavailable, version, s.name, err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, fmt.Errorf("paved %s: templates/%s.zip: %w", version, s.name, err)
+		return nil, fmt.Errorf("paved %s: %s: %w", version, zipPath, err)
 	}
 	return &Template{FS: zr, Source: s.name, Version: version}, nil
 }

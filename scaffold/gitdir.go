@@ -36,6 +36,8 @@ type gitWhere struct {
 
 func (s *gitDirSource) Spec() string { return s.dir }
 
+func (s *gitDirSource) Kind() SourceKind { return SourceDir }
+
 // inGit reports whether the directory is in a git repository with commits,
 // and its path inside it.
 func (s *gitDirSource) inGit(ctx context.Context) (prefix string, ok bool) {
@@ -153,14 +155,6 @@ func (s *gitDirSource) dirty(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return len(strings.TrimSpace(string(out))) > 0, nil
-}
-
-// Dirty reports whether the template at dir (if in git) has uncommitted changes.
-func (s *gitDirSource) Dirty(ctx context.Context) (bool, error) {
-	if _, ok := s.inGit(ctx); !ok {
-		return false, nil
-	}
-	return s.dirty(ctx)
 }
 
 func (s *gitDirSource) Latest(ctx context.Context) (string, error) {

@@ -21,6 +21,8 @@ type moduleSource struct {
 	subdir string
 }
 
+func (s *moduleSource) Kind() SourceKind { return SourceModule }
+
 func (s *moduleSource) Spec() string {
 	if s.subdir != "" {
 		return s.mod + "//" + s.subdir

@@ -250,7 +250,7 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 	if plan.Manifest == nil || opts.NoHooks || len(plan.Manifest.Tasks) == 0 {
 		return res, nil
 	}
-	if _, builtin := src.(*builtinSource); !builtin && !opts.Trust {
+	if src.Kind() != SourceBuiltin && !opts.Trust {
 		res.SkippedTasks = plan.Manifest.Tasks
 		return res, nil
 	}
@@ -266,14 +266,13 @@ func New(ctx context.Context, opts NewOptions) (*NewResult, error) {
 
 // newWarnings says what is wrong with the version a repository was made from.
 func newWarnings(src Source, t *Template) []string {
-	dir, ok := src.(*gitDirSource)
 	switch {
-	case !ok:
+	case src.Kind() != SourceDir:
 		return nil
 	case t.Dirty:
-		return []string{fmt.Sprintf("the template %s has uncommitted changes: the repository was made from them and records version %s; commit and tag the template so that paved update can read this version back", dir.dir, t.Version)}
+		return []string{fmt.Sprintf("the template %s has uncommitted changes: the repository was made from them and records version %s; commit and tag the template so that paved update can read this version back", t.Source, t.Version)}
 	case t.Version == "":
-		return []string{fmt.Sprintf("the template %s is not in a git repository: the repository cannot be updated from it (keep templates in git, with tags)", dir.dir)}
+		return []string{fmt.Sprintf("the template %s is not in a git repository: the repository cannot be updated from it (keep templates in git, with tags)", t.Source)}
 	}
 	return nil
 }

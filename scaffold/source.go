@@ -35,6 +35,9 @@ type Template struct {
 type Source interface {
 	// Spec is the source as the answers file records it.
 	Spec() string
+	// Kind says what the source is: a built-in template is paved's own,
+	// trusted to run its tasks; the others run them only with --trust.
+	Kind() SourceKind
 	// Open reads the template at version; "" means the newest.
 	Open(ctx context.Context, version string) (*Template, error)
 	// Latest names the newest version, the one `new`, `check`, `diff` and
@@ -42,6 +45,8 @@ type Source interface {
 	Latest(ctx context.Context) (string, error)
 	// Newer reports whether version candidate is newer than current.
 	Newer(ctx context.Context, current, candidate string) (bool, error)
+	// Versions lists the source's versions, newest first.
+	Versions(ctx context.Context) ([]Version, error)
 }
 
 // ErrVersionUnavailable means a template version cannot be read back, e.g.
@@ -58,6 +63,10 @@ type Resolver struct {
 	// BuiltinVersion is paved's release version, or "" / "(devel)" for a
 	// development build, whose built-in templates are then named by digest.
 	BuiltinVersion string
+	// Release says where a release of paved carries its built-in
+	// templates, to read an older version back (and list the versions);
+	// without it, no version but the one compiled in is available.
+	Release Release
 	// Env is the environment for the go and git commands; nil means os.Environ().
 	Env []string
 	// Go is the go command to run; "" means go on PATH.
@@ -74,6 +83,13 @@ func (r *Resolver) limits() ReadLimits {
 		return defaultReadLimits()
 	}
 	return r.Limits
+}
+
+// Release is the module whose releases carry the built-in templates, and
+// the path in that module of a built-in template's zip.
+type Release struct {
+	Module string
+	Zip    func(name string) string
 }
 
 // SourceKind says how a template source spec is read.

@@ -604,8 +604,9 @@ func mutate(rng *rand.Rand, lines []string, tag string) []string {
 }
 
 // TestUpdateBuiltinFromProxy reads the built-in template of the paved
-// release that made the repository back through GOPROXY, as the paved
-// module's templates/<name>.zip.
+// release that made the repository back through GOPROXY, as the release
+// module's zip of it: both named by the Resolver (the engine hard-codes
+// neither; here a fork's module and path).
 func TestUpdateBuiltinFromProxy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
@@ -624,8 +625,10 @@ func TestUpdateBuiltinFromProxy(t *testing.T) {
 	}
 	proxy := scaffoldtest.NewProxy(t)
 	release := t.TempDir()
-	scaffoldtest.WriteTree(t, release, map[string]string{"go.mod": "module " + PavedModule + "\n\ngo 1.26\n", "templates/service.zip": string(zipOf(v1))})
-	proxy.Add(t, PavedModule, "v0.1.0", release)
+	const fork = "example.com/acme/paved-fork"
+	scaffoldtest.WriteTree(t, release, map[string]string{"go.mod": "module " + fork + "\n\ngo 1.26\n", "bundled/service.zip": string(zipOf(v1))})
+	proxy.Add(t, fork, "v0.1.0", release)
+	forkRelease := Release{Module: fork, Zip: func(name string) string { return "bundled/" + name + ".zip" }}
 
 	fsOf := func(files map[string]string) fs.FS {
 		data := zipOf(files)
@@ -640,7 +643,7 @@ func TestUpdateBuiltinFromProxy(t *testing.T) {
 	}
 	userEdit(t, dir, "a.txt", "one by the user\ntwo\nthree\n")
 
-	r := &Resolver{Builtins: Builtins{"service": fsOf(v2)}, BuiltinVersion: "v0.2.0", Env: proxy.GoEnv(t)}
+	r := &Resolver{Builtins: Builtins{"service": fsOf(v2)}, BuiltinVersion: "v0.2.0", Env: proxy.GoEnv(t), Release: forkRelease}
 	res, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r})
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ func (u *updateRun) renderBase(ctx context.Context) error {
 	pavedVersion := u.opts.PavedVersion
 	if u.lock != nil {
 		pavedVersion = u.lock.Paved // what the templates saw then
-	} else if _, builtin := u.src.(*builtinSource); builtin {
+	} else if u.src.Kind() == SourceBuiltin {
 		pavedVersion = u.af.Version // the paved that made it carried this template
 	}
 	given := map[string]any{}

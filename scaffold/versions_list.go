@@ -29,21 +29,12 @@ func (r *Resolver) Versions(ctx context.Context, spec string) ([]Version, Source
 	if err != nil {
 		return nil, nil, err
 	}
-	var vs []Version
-	switch s := src.(type) {
-	case *gitDirSource:
-		vs, err = s.versions(ctx)
-	case *moduleSource:
-		vs, err = s.versions(ctx)
-	case *builtinSource:
-		vs, err = (&moduleSource{r: r, mod: PavedModule}).versions(ctx)
-	default:
-		err = fmt.Errorf("template %s: cannot list its versions", spec)
-	}
+	vs, err := src.Versions(ctx)
 	return vs, src, err
 }
 
-func (s *gitDirSource) versions(ctx context.Context) ([]Version, error) {
+// Versions are a git directory's tags with their commits.
+func (s *gitDirSource) Versions(ctx context.Context) ([]Version, error) {
 	if _, ok := s.inGit(ctx); !ok {
 		return nil, fmt.Errorf("%w: %s has no versions (tag its commits)", ErrNotInGit, s.dir)
 	}
@@ -87,7 +78,8 @@ func compareVersions(a, b string) int {
 	return strings.Compare(b, a)
 }
 
-func (s *moduleSource) versions(ctx context.Context) ([]Version, error) {
+// Versions are a module's versions as the go command lists them.
+func (s *moduleSource) Versions(ctx context.Context) ([]Version, error) {
 	out, err := s.r.goOutsideModule(ctx, "list", "-m", "-versions", "-json", "--", s.mod)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,13 @@ import (
 // Names lists the built-in templates; the first is the default.
 var Names = []string{"service", "template"}
 
+// Module is the module whose releases carry the built-in templates: an
+// older version of one is read back from that release's zip.
+const Module = "github.com/paved-dev/paved"
+
+// ZipPath is the path, in Module, of the zip of the built-in template name.
+func ZipPath(name string) string { return "templates/" + name + ".zip" }
+
 //go:embed *.zip
 var zips embed.FS
 

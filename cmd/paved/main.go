@@ -203,6 +203,7 @@ func newResolver() (*scaffold.Resolver, error) {
 	}
 	return &scaffold.Resolver{
 		Builtins: b, BuiltinVersion: pavedVersion(),
+		Release:      scaffold.Release{Module: templates.Module, Zip: templates.ZipPath},
 		Limits:       scaffold.ReadLimits{File: limits.MaxFile, Total: limits.MaxTotal}, // the same caps for reading a template
 		RenderLimits: limits,
 	}, nil
