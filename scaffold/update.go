@@ -227,15 +227,10 @@ func (u *updateRun) checkClean(ctx context.Context) error {
 }
 
 func (u *updateRun) chooseTarget(ctx context.Context) error {
-	to := u.opts.To
-	if to == "" {
-		latest, err := u.src.Latest(ctx)
-		if err != nil {
-			return fmt.Errorf("finding the newest version of %s: %w", u.af.Template, err)
-		}
-		to = latest
+	if u.opts.To == "" {
+		return u.chooseNewest(ctx)
 	}
-	t, err := u.src.Open(ctx, to)
+	t, err := u.src.Open(ctx, u.opts.To)
 	if err != nil {
 		return err
 	}
@@ -248,14 +243,8 @@ func (u *updateRun) chooseTarget(ctx context.Context) error {
 		return nil
 	}
 	newer, err := u.src.Newer(ctx, u.recordedRev(), rev)
-	if err != nil {
-		if u.opts.To != "" {
-			return nil // named explicitly: the user chose it
-		}
-		return err
-	}
-	if newer {
-		return nil
+	if err != nil || newer {
+		return nil //nolint:nilerr // named explicitly: the user chose it
 	}
 	// Neither newer nor, as far as the source can tell, older: take it.
 	if older, err := u.src.Newer(ctx, rev, u.recordedRev()); err != nil || !older || u.opts.AllowDowngrade {
@@ -264,13 +253,28 @@ func (u *updateRun) chooseTarget(ctx context.Context) error {
 	if IsDevelVersion(t.Version) && isRelease(u.af.Version) {
 		return fmt.Errorf("this paved is a development build (its built-in %s is %s); the repository records release %s, which a development build never overwrites: use paved %s or later", u.af.Template, t.Version, u.af.Version, u.af.Version)
 	}
-	if u.opts.To == "" {
-		// The newest is older than what the repository records (a commit
-		// past the newest tag): nothing newer to take.
-		u.target, u.res.To = nil, u.af.Version
-		return u.openRecordedAsTarget(ctx)
-	}
 	return fmt.Errorf("%s is older than the recorded version %s: a downgrade; pass --allow-downgrade to take it", t.Version, u.af.Version)
+}
+
+// chooseNewest targets the newest version, as Status (and so paved check)
+// names it.
+func (u *updateRun) chooseNewest(ctx context.Context) error {
+	st, err := status(ctx, u.src, u.af)
+	if err != nil {
+		return err
+	}
+	t, err := u.src.Open(ctx, st.Latest)
+	if err != nil {
+		return err
+	}
+	u.target, u.res.To = t, t.Version
+	if st.Outdated || t.Commit != "" && t.Commit == u.recordedRev() || t.Version == u.af.Version || u.opts.AllowDowngrade {
+		return nil
+	}
+	// The newest is older than what the repository records (a commit past
+	// the newest tag): nothing newer to take.
+	u.target, u.res.To = nil, u.af.Version
+	return u.openRecordedAsTarget(ctx)
 }
 
 // openRecordedAsTarget targets the recorded version itself (answer changes

@@ -15,14 +15,7 @@ import (
 // paved last used, checked against the render lock; or, when it cannot be
 // read, reconstructed from the lock and the files the team never touched.
 
-// recordedRev is the recorded version as its source can read it back: the
-// commit for a git template, the version otherwise.
-func (u *updateRun) recordedRev() string {
-	if u.af.Commit != "" {
-		return u.af.Commit
-	}
-	return strings.TrimSuffix(u.af.Version, "-dirty")
-}
+func (u *updateRun) recordedRev() string { return recordedRev(u.af) }
 
 func (u *updateRun) openBase(ctx context.Context) error {
 	if u.af.Commit == "" && strings.HasSuffix(u.af.Version, "-dirty") {

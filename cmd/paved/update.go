@@ -222,9 +222,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	st, err := checkStatus(ctx, dir)
 	if *asJSON {
-		rep := map[string]any{"template": st.template, "current": st.current, "latest": st.latest, "outdated": st.outdated}
+		rep := struct {
+			*scaffold.Status
+			Error string `json:"error,omitempty"`
+		}{Status: st}
 		if err != nil {
-			rep["error"] = err.Error()
+			rep.Error = err.Error()
 		}
 		out, _ := json.Marshal(rep)
 		fmt.Fprintln(stdout, string(out))
@@ -233,46 +236,29 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case err != nil:
 		return err
 	case *asJSON:
-	case st.outdated:
-		fmt.Fprintf(stdout, "%s: %s -> %s available; run paved update\n", st.template, st.current, st.latest)
+	case st.Outdated:
+		fmt.Fprintf(stdout, "%s: %s -> %s available; run paved update\n", st.Template, st.Current, st.Latest)
 	default:
-		fmt.Fprintf(stdout, "%s: %s is up to date\n", st.template, st.current)
+		fmt.Fprintf(stdout, "%s: %s is up to date\n", st.Template, st.Current)
 	}
-	if st.outdated {
+	if st.Outdated {
 		return &exitCodeError{code: exitFindings}
 	}
 	return nil
 }
 
-// status is what check finds.
-type status struct {
-	template, current, latest string
-	outdated                  bool
-}
-
-// checkStatus compares the recorded version with the newest, as update means it.
-func checkStatus(ctx context.Context, dir string) (status, error) {
-	af, err := scaffold.ReadAnswers(dir)
-	if err != nil {
-		return status{}, err
-	}
-	st := status{template: af.Template, current: af.Version}
+// checkStatus is the repository's Status, or why paved cannot tell it.
+func checkStatus(ctx context.Context, dir string) (*scaffold.Status, error) {
 	r, err := newResolver()
 	if err != nil {
-		return st, err
+		return &scaffold.Status{}, err
 	}
-	if st.latest, err = r.Latest(ctx, af.Template); err != nil {
-		return st, fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
+	st, err := r.Status(ctx, dir)
+	if st == nil {
+		return &scaffold.Status{}, err
 	}
-	if scaffold.IsDevelVersion(st.latest) && !scaffold.IsDevelVersion(af.Version) {
-		return st, fmt.Errorf("cannot tell whether %s %s is up to date: this paved is a development build; use a paved release", af.Template, af.Version)
-	}
-	current := af.Version
-	if af.Commit != "" {
-		current = af.Commit
-	}
-	if st.outdated, err = r.IsNewer(ctx, af.Template, current, st.latest); err != nil {
-		return st, fmt.Errorf("cannot tell whether %s is up to date: %w", af.Template, err)
+	if err != nil {
+		return st, fmt.Errorf("cannot tell whether %s %s is up to date: %w", st.Template, st.Current, err)
 	}
 	return st, nil
 }
