@@ -201,34 +201,6 @@ func (r *Resolver) Open(ctx context.Context, spec string) (*Template, error) {
 	return src.Open(ctx, version)
 }
 
-// OpenVersion reads the template that source (as recorded in
-// .paved-answers.yaml) had at version.
-func (r *Resolver) OpenVersion(ctx context.Context, source, version string) (*Template, error) {
-	src, _, err := r.Source(source)
-	if err != nil {
-		return nil, err
-	}
-	return src.Open(ctx, version)
-}
-
-// Latest names the newest version of a recorded source.
-func (r *Resolver) Latest(ctx context.Context, source string) (string, error) {
-	src, _, err := r.Source(source)
-	if err != nil {
-		return "", err
-	}
-	return src.Latest(ctx)
-}
-
-// IsNewer reports whether version candidate of source is newer than current.
-func (r *Resolver) IsNewer(ctx context.Context, source, current, candidate string) (bool, error) {
-	src, _, err := r.Source(source)
-	if err != nil {
-		return false, err
-	}
-	return src.Newer(ctx, current, candidate)
-}
-
 // git is the hardened git runner for a template repository at dir.
 func (r *Resolver) git(dir string) *gitRepo { return newGitRepo(dir, r.Env) }
 

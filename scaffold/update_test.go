@@ -175,8 +175,8 @@ func TestUpdateMergesBothSides(t *testing.T) {
 
 	// The recorded version is now the newest: nothing to do.
 	commitAll(t, dir)
-	if latest, _ := r.Latest(context.Background(), tr.dir); latest != "v2.0.0" {
-		t.Errorf("latest = %s", latest)
+	if st, err := r.Status(context.Background(), dir); err != nil || st.Latest != "v2.0.0" || st.Outdated {
+		t.Errorf("status = %+v, %v; want v2.0.0, up to date", st, err)
 	}
 }
 
@@ -373,9 +373,8 @@ func TestUpdateModuleSource(t *testing.T) {
 	}
 	userEdit(t, dir, "user.txt", "template line\nuser line\n")
 
-	latest, _ := r.Latest(ctx, "example.com/tmpl//svc")
-	if newer, err := r.IsNewer(ctx, "example.com/tmpl//svc", "v1.0.0", latest); err != nil || !newer || latest != "v1.2.0" {
-		t.Fatalf("latest %s newer %v %v", latest, newer, err)
+	if st, err := r.Status(ctx, dir); err != nil || !st.Outdated || st.Latest != "v1.2.0" || st.Current != "v1.0.0" {
+		t.Fatalf("status %+v, %v; want v1.0.0 -> v1.2.0", st, err)
 	}
 	if _, err := Update(ctx, UpdateOptions{Dir: dir, Resolver: r, To: "v1.1.0"}); err != nil {
 		t.Fatal(err)
@@ -390,8 +389,8 @@ func TestUpdateModuleSource(t *testing.T) {
 	if af, _ := ReadAnswers(dir); af.Version != "v1.2.0" {
 		t.Errorf("recorded %s after updating to the newest", af.Version)
 	}
-	if newer, _ := r.IsNewer(ctx, "example.com/tmpl//svc", "v1.2.0", latest); newer {
-		t.Error("still out of date after the update")
+	if st, err := r.Status(ctx, dir); err != nil || st.Outdated {
+		t.Errorf("still out of date after the update: %+v, %v", st, err)
 	}
 }
 
