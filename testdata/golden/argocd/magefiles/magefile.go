@@ -362,13 +362,11 @@ func Verify(ctx context.Context) error {
 	if err := pavedPinned(ctx, "tools/paved/go.mod"); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	// `go tool -n` builds the tool and prints where the binary is; paved
-	// runs that verifier instead of looking for one beside itself.
-	verifier, err := output(ctx, "go", "tool", pavedModfile, "-n", "paved-verify")
+	verifier, err := pinnedVerifier(ctx, 2*time.Second, 15*time.Second)
 	if err != nil {
 		return fmt.Errorf("verify: cannot build paved-verify as pinned in tools/paved/go.mod: %w", err)
 	}
-	env := []string{"PAVED_VERIFY=" + strings.TrimSpace(verifier)}
+	env := []string{"PAVED_VERIFY=" + verifier}
 	if err := runIn(ctx, "", env, "go", "tool", pavedModfile, "paved", "verify", "."); err != nil {
 		return fmt.Errorf("verify: paved verify found problems: %w", err)
 	}

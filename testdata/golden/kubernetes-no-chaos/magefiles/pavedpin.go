@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 )
 
 const (
@@ -57,4 +59,47 @@ func pavedPinned(ctx context.Context, modfile string) error {
 		}
 	}
 	return nil
+}
+
+// pinnedVerifier builds paved-verify as tools/paved/go.mod pins it and
+// returns the binary's path: `go tool -n` builds the tool into the go
+// command's cache and prints where it is; paved runs that verifier instead
+// of looking for one beside itself. The first build compiles Helm,
+// Kubernetes, BuildKit and Prometheus, minutes on two cores, in which the
+// go command prints nothing: when it has not answered within quiet, this
+// says what it is building, then every interval how long it has taken.
+func pinnedVerifier(ctx context.Context, quiet, interval time.Duration) (string, error) {
+	cmd := command(ctx, "", nil, "go", "tool", pavedModfile, "-n", "paved-verify")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	start := time.Now()
+	timer := time.NewTimer(quiet)
+	defer timer.Stop()
+	announced := false
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return "", err
+			}
+			if announced {
+				printf(ctx, "verify: built paved-verify in %s\n", time.Since(start).Round(time.Second))
+			}
+			return strings.TrimSpace(out.String()), nil
+		case <-timer.C:
+			if !announced {
+				printf(ctx, "verify: building paved and paved-verify as tools/paved/go.mod pins them: the first build compiles their validators "+
+					"(Helm, Kubernetes, BuildKit, Prometheus), a few minutes on two cores; later runs reuse the go command's cache\n")
+				announced = true
+			} else {
+				printf(ctx, "verify: building paved-verify (%s)\n", time.Since(start).Round(time.Second))
+			}
+			timer.Reset(interval)
+		}
+	}
 }

@@ -5,8 +5,10 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPavedPinned: the verify and deps gates run a pinned release or a
@@ -56,6 +58,48 @@ func TestPavedPinned(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestPinnedVerifier: a slow first build of paved-verify says what it
+// builds and how long it took; a cached one says nothing.
+// Not parallel: it puts a stand-in go command first on PATH.
+func TestPinnedVerifier(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in go command is a shell script")
+	}
+	tests := []struct {
+		name, script string
+		want         []string // in the output, in order; none: no output
+	}{
+		{"cached", "echo /cache/paved-verify\n", nil},
+		{"first build", "sleep 1\necho /cache/paved-verify\n", []string{"verify: building paved and paved-verify as tools/paved/go.mod pins them", "verify: building paved-verify (", "verify: built paved-verify in"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := t.TempDir()
+			if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\n"+tt.script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			var out gateOutput
+			got, err := pinnedVerifier(withOutput(t.Context(), &out), 100*time.Millisecond, 300*time.Millisecond)
+			if err != nil || got != "/cache/paved-verify" {
+				t.Fatalf("pinnedVerifier = %q, %v", got, err)
+			}
+			printed := out.buf.String()
+			if _, cmd, _ := strings.Cut(printed, "\n"); len(tt.want) == 0 && cmd != "" {
+				t.Errorf("a cached verifier printed more than the command:\n%s", printed)
+			}
+			rest := printed
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output lacks %q (in order):\n%s", w, printed)
+				}
+				rest = rest[i+len(w):]
 			}
 		})
 	}
