@@ -59,7 +59,7 @@ func sayCheckoutPin(stderr io.Writer, dir, checkout string) {
 	if err != nil {
 		return
 	}
-	f, err := modfile.ParseLax(path, data, nil)
+	f, err := modfile.Parse(path, data, nil)
 	if err != nil {
 		return
 	}
