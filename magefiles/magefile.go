@@ -144,8 +144,8 @@ func Golden() error {
 	return sh.RunV("go", "test", "./templates", "-run", "Golden|TestEmbeddedZipsFresh", "-update")
 }
 
-// Bench runs paved's benchmarks in a benchstat-friendly form.
-func Bench() error {
+// Benchmarks runs paved's Go benchmarks in a benchstat-friendly form.
+func Benchmarks() error {
 	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5", "./...")
 }
 

@@ -90,7 +90,7 @@ func (s *builtinSource) Newer(_ context.Context, current, candidate string) (boo
 
 func (s *builtinSource) Open(ctx context.Context, version string) (*Template, error) {
 	if version == "" || version == s.version {
-		return &Template{FS: s.fsys, Source: s.name, Version: s.version}, nil
+		return &Template{FS: s.fsys, Source: s.name, Version: s.version, PavedCheckout: s.r.BuiltinCheckout}, nil
 	}
 	if IsDevelVersion(version) {
 		return nil, fmt.Errorf("%w: built-in %s %s was written by another development build of paved (this one carries %s)", ErrVersionUnavailable, s.name, version, s.version)

@@ -35,6 +35,7 @@ var startsOtherPrograms = map[string]string{
 	"cmd/paved/verify_build.go:runBuild":                 "the go command, building paved-verify",
 	"scaffold/verify/golangcinames.go:GolangciNamesFile": "the golangci-lint binary the generator is given",
 	"magefiles/magefile.go:Lint":                         "the golangci-lint binary built into the user cache",
+	"magefiles/bench.go:command":                         "the bench's yardsticks: paved, the floor, gonew, cp, go and a do-nothing program",
 }
 
 // testSupportGit are the places in test support (packages that import

@@ -35,12 +35,13 @@ type RenderInput struct {
 }
 
 // RenderData is the data templates see: .Module, .Template.Source,
-// .Template.Version, .Paved.Version; answers are added by ResolveAnswers.
+// .Template.Version, .Paved.Version, .Paved.Checkout (see
+// Template.PavedCheckout); answers are added by ResolveAnswers.
 func RenderData(modPath string, t *Template, pavedVersion string) map[string]any {
 	return map[string]any{
 		"Module":   modPath,
 		"Template": map[string]any{"Source": t.Source, "Version": t.Version},
-		"Paved":    map[string]any{"Version": pavedVersion},
+		"Paved":    map[string]any{"Version": pavedVersion, "Checkout": t.PavedCheckout},
 	}
 }
 

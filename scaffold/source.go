@@ -27,6 +27,10 @@ type Template struct {
 	Commit string
 	// Dirty: read from a git working tree with uncommitted changes.
 	Dirty bool
+	// PavedCheckout is, for the built-in templates of a paved built from a
+	// checkout, that checkout's directory (.Paved.Checkout), which the
+	// repositories they make can pin; "" otherwise.
+	PavedCheckout string
 }
 
 // Source is where templates come from: the built-in ones, a local git
@@ -67,6 +71,10 @@ type Resolver struct {
 	// templates, to read an older version back (and list the versions);
 	// without it, no version but the one compiled in is available.
 	Release Release
+	// BuiltinCheckout is the directory of the checkout this paved was
+	// built from, for a development build that has one; templates see it
+	// as .Paved.Checkout. "" for a release.
+	BuiltinCheckout string
 	// Env is the environment for the go and git commands; nil means os.Environ().
 	Env []string
 	// Go is the go command to run; "" means go on PATH.

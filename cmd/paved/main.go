@@ -202,7 +202,7 @@ func newResolver() (*scaffold.Resolver, error) {
 		return nil, err
 	}
 	return &scaffold.Resolver{
-		Builtins: b, BuiltinVersion: pavedVersion(),
+		Builtins: b, BuiltinVersion: pavedVersion(), BuiltinCheckout: develCheckout(),
 		Release:      scaffold.Release{Module: templates.Module, Zip: templates.ZipPath},
 		Limits:       scaffold.ReadLimits{File: limits.MaxFile, Total: limits.MaxTotal}, // the same caps for reading a template
 		RenderLimits: limits,
@@ -336,6 +336,7 @@ func cmdNew(ctx context.Context, args []string, stdin io.Reader, stderr io.Write
 	for _, w := range res.Warnings {
 		fmt.Fprintln(stderr, "paved: warning:", w)
 	}
+	sayCheckoutPin(stderr, res.Dir, res.Template.PavedCheckout)
 	switch {
 	case res.Committed:
 		fmt.Fprintf(stderr, "paved: made the first commit in %s\n", res.Dir)

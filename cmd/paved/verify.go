@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/semver"
 )
 
@@ -108,13 +107,8 @@ func findVerifier(ctx context.Context, stderr io.Writer) (string, error) {
 // was compiled from, when that tree is still there (a build without
 // -trimpath records it), into the user cache directory.
 func buildFromCheckout(ctx context.Context, name string, stderr io.Writer) (string, bool) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok || !filepath.IsAbs(file) {
-		return "", false
-	}
-	root := filepath.Dir(filepath.Dir(filepath.Dir(file))) // cmd/paved/verify.go
-	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil || modfile.ModulePath(gomod) != "github.com/paved-dev/paved" {
+	root, ok := sourceCheckout()
+	if !ok {
 		return "", false
 	}
 	goBin, err := exec.LookPath("go")

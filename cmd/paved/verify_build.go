@@ -16,10 +16,15 @@ import (
 const buildNotice = "paved: building paved-verify, the validators (Helm, Kubernetes, BuildKit, Prometheus, actionlint); " +
 	"the first build takes a few minutes (4-5 on two cores), later runs reuse it"
 
+// quietPoll is how often a rebuild past its quiet time looks again whether
+// it has begun to compile anything.
+const quietPoll = 200 * time.Millisecond
+
 // runBuild runs a go build or go install of paved-verify with -v and shows
 // its progress on stderr: notice at once when first is true, else only
-// when the build has not finished within quiet (an up-to-date build says
-// nothing), then a line every interval with the packages compiled so far.
+// when the build has not finished within quiet and has compiled a package
+// (an up-to-date build says nothing, however long its check takes), then a
+// line every interval with the packages compiled so far.
 // The go command's own output is shown only when it fails; env is its
 // environment (nil: this process's).
 func runBuild(ctx context.Context, stderr io.Writer, env []string, first bool, notice string, quiet, interval time.Duration, name string, args ...string) error {
@@ -55,6 +60,12 @@ func runBuild(ctx context.Context, stderr io.Writer, env []string, first bool, n
 			}
 			return nil
 		case <-timer.C:
+			if !announced && pw.packages() == 0 {
+				// Only checking that everything is up to date, which on
+				// a loaded machine can itself take seconds: nothing to say.
+				timer.Reset(quietPoll)
+				continue
+			}
 			if !announced {
 				fmt.Fprintln(stderr, notice)
 				announced = true

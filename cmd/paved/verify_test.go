@@ -72,6 +72,7 @@ func TestRunBuildProgress(t *testing.T) {
 	}
 	fast := script("fast", "exit 0\n")
 	slow := script("slow", "echo a/b >&2\necho c/d >&2\nsleep 1\necho e/f >&2\n")
+	check := script("check", "sleep 1\n")
 	fail := script("fail", "echo 'x.go:1: undefined: y' >&2\nexit 1\n")
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -85,6 +86,7 @@ func TestRunBuildProgress(t *testing.T) {
 	}{
 		{"first", slow, true, time.Hour, false, []string{buildNotice, "built paved-verify (3 packages"}, false},
 		{"up to date", fast, false, 5 * time.Second, false, nil, true},
+		{"slow up-to-date check", check, false, 10 * time.Millisecond, false, nil, true},
 		{"slow rebuild", slow, false, 10 * time.Millisecond, false, []string{buildNotice, "packages compiled", "built paved-verify"}, false},
 		{"failure", fail, true, time.Hour, true, []string{buildNotice, "undefined: y"}, false},
 	} {

@@ -256,6 +256,9 @@ func Deps(ctx context.Context) error {
 	}
 	// tools/goreleaser is left to `mage release`: tidying it means
 	// downloading all of goreleaser's modules.
+	if err := pavedPinned(ctx, "tools/paved/go.mod"); err != nil {
+		return fmt.Errorf("deps: %w", err)
+	}
 	for _, dir := range []string{"tools", "tools/paved"} {
 		if err := runIn(ctx, dir, nil, "go", "mod", "tidy", "-diff"); err != nil {
 			return fmt.Errorf("deps: %s/go.mod is not tidy; run go -C %s mod tidy: %w", dir, dir, err)
@@ -356,36 +359,18 @@ func calledVulns(stream string) (stdlib, modules []string, err error) {
 // and its verifier from that module (checked against tools/paved/go.sum)
 // and caches both, so nothing needs installing and PATH is not consulted.
 func Verify(ctx context.Context) error {
-	if err := pavedPinned("tools/paved/go.mod"); err != nil {
+	if err := pavedPinned(ctx, "tools/paved/go.mod"); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	// `go tool -n` builds the tool and prints where the binary is; paved
-	// runs that verifier instead of looking for one beside itself.
-	verifier, err := output(ctx, "go", "tool", pavedModfile, "-n", "paved-verify")
+	verifier, err := pinnedVerifier(ctx, 2*time.Second, 15*time.Second)
 	if err != nil {
 		return fmt.Errorf("verify: cannot build paved-verify as pinned in tools/paved/go.mod: %w", err)
 	}
-	env := []string{"PAVED_VERIFY=" + strings.TrimSpace(verifier)}
+	env := []string{"PAVED_VERIFY=" + verifier}
 	if err := runIn(ctx, "", env, "go", "tool", pavedModfile, "paved", "verify", "."); err != nil {
 		return fmt.Errorf("verify: paved verify found problems: %w", err)
 	}
 	return nil
-}
-
-// pavedPinned fails, saying how to pin one, when the tools module declares
-// no paved-verify tool (a development build of paved made the repository).
-func pavedPinned(modfile string) error {
-	data, err := os.ReadFile(modfile) //nolint:gosec // this repository's own go.mod
-	if err != nil {
-		return fmt.Errorf("no pinned paved: %w", err)
-	}
-	for line := range strings.Lines(string(data)) {
-		if code, _, _ := strings.Cut(line, "//"); strings.Contains(code, "github.com/paved-dev/paved/cmd/paved-verify") {
-			return nil
-		}
-	}
-	return fmt.Errorf("%s pins no paved (a development build of paved made this repository); pin a release: "+
-		"go -C tools/paved get -tool github.com/paved-dev/paved/cmd/paved@VERSION github.com/paved-dev/paved/cmd/paved-verify@VERSION", modfile)
 }
 
 // Docker builds the container image NAME:VERSION from the Dockerfile when a
