@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/sprig/v3"
-	"golang.org/x/mod/module"
 )
 
 // funcMap returns the functions available to templates: those funcTable
@@ -95,21 +94,6 @@ func (b *funcBudget) deadline() (string, error) {
 }
 
 func newFuncBudget() *funcBudget { return &funcBudget{max: maxFuncBytes} }
-
-// moduleBase is the last element of a module path without its major version
-// suffix: example.com/acme/payments/v2 -> payments.
-func moduleBase(modPath string) string {
-	prefix, _, ok := module.SplitPathVersion(modPath)
-	if !ok {
-		prefix = modPath
-	}
-	for i := len(prefix) - 1; i >= 0; i-- {
-		if prefix[i] == '/' {
-			return prefix[i+1:]
-		}
-	}
-	return prefix
-}
 
 // capError says which cap a call ran into; text/template puts "error
 // calling NAME:" before it.

@@ -29,7 +29,7 @@ var processStarters = map[string]map[string]int{
 // program whose name is not a literal, each with the reason it is not git.
 var startsOtherPrograms = map[string]string{
 	"scaffold/git.go:runCommand":                         "the runner itself: git through gitRepo.run, and the go command",
-	"scaffold/new.go:RunTasks":                           "a template's tasks, run only for a built-in template or with --trust",
+	"scaffold/tasks.go:RunTasks":                         "a template's tasks, run only for a built-in template or with --trust",
 	"scaffold/templatetest.go:command":                   "a template's test commands, which its author runs on purpose",
 	"cmd/paved/verify.go:cmdVerify":                      "paved-verify, found beside paved, on PATH or in the user cache",
 	"cmd/paved/verify_build.go:runBuild":                 "the go command, building paved-verify",

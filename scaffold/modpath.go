@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 )
 
 // rewriteGoMod renames the module of a go.mod from srcMod (or a nested
@@ -255,4 +256,26 @@ func rewriteCopied(jobs []fileJob, modPath string) (*moduleRewrite, <-chan struc
 		})
 	}()
 	return rw, done
+}
+
+// DefaultDir is where `paved new MODULE` writes when no DIR is given: the
+// module path's last element, without a major version suffix
+// (example.com/acme/orders/v2 -> orders, where gonew would say v2).
+func DefaultDir(modPath string) string {
+	return moduleBase(modPath)
+}
+
+// moduleBase is the last element of a module path without its major version
+// suffix: example.com/acme/payments/v2 -> payments.
+func moduleBase(modPath string) string {
+	prefix, _, ok := module.SplitPathVersion(modPath)
+	if !ok {
+		prefix = modPath
+	}
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if prefix[i] == '/' {
+			return prefix[i+1:]
+		}
+	}
+	return prefix
 }

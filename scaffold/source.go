@@ -226,10 +226,3 @@ func (r *Resolver) goOutsideModule(ctx context.Context, args ...string) ([]byte,
 	}
 	return runCommand(ctx, tmp, r.Env, nil, goCmd, args...)
 }
-
-// DefaultDir is where `paved new MODULE` writes when no DIR is given: the
-// module path's last element, without a major version suffix
-// (example.com/acme/orders/v2 -> orders, where gonew would say v2).
-func DefaultDir(modPath string) string {
-	return moduleBase(modPath)
-}
