@@ -13,7 +13,11 @@ import (
 // note, and an answer edited by hand since paved last rendered is an
 // answer change: BASE renders with what paved used (the lock's answers),
 // the target with the edited ones.
-func (u *updateRun) checkAnswers(context.Context) error {
+type checkAnswers struct{}
+
+func (checkAnswers) String() string { return "check the answers" }
+
+func (checkAnswers) Run(_ context.Context, u *updateRun) error {
 	var err error
 	if u.targetM, err = ReadManifest(u.target.FS); err != nil {
 		return fmt.Errorf("%s %s: %w", u.af.Template, u.res.To, err)

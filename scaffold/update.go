@@ -116,7 +116,6 @@ type updateRun struct {
 	log  io.Writer
 	w    *workTree
 	res  *UpdateResult
-	done bool // a step finished the update early
 
 	af   *AnswersFile
 	lock *Lock
@@ -129,6 +128,7 @@ type updateRun struct {
 	baseAnswers       map[string]any
 	theirs, base      []File
 	staged, committed bool
+	applied           bool // applyJournal ran: the update stands
 }
 
 // Update brings the repository at opts.Dir to a template version by a
@@ -149,64 +149,96 @@ func Update(ctx context.Context, opts UpdateOptions) (*UpdateResult, error) {
 			_ = w.root.RemoveAll(stagingDir)
 		}
 	}()
-	steps := []struct {
-		name string
-		run  func(context.Context) error
-	}{
-		{"finish an interrupted update", u.finishInterrupted},
-		{"read the record", u.readRecord},
-		{"check the work tree", u.checkClean},
-		{"choose the target version", u.chooseTarget},
-		{"open the recorded version", u.openBase},
-		{"check the answers", u.checkAnswers},
-		{"render the target version", u.renderTarget},
-		{"render the recorded version", u.renderBase},
-		{"merge", u.merge},
-		{"record", u.record},
-		{"apply", u.apply},
-		{"run migrations", u.migrate},
+	if finished, err := u.finishInterrupted(ctx); err != nil {
+		return nil, err
+	} else if finished {
+		return u.res, nil
 	}
-	for _, step := range steps {
-		if err := step.run(ctx); err != nil {
-			if step.name == "run migrations" {
-				return u.res, err // applied: the result stands
-			}
+	for _, step := range planSteps {
+		if err := step.Run(ctx, u); err != nil {
 			return nil, err
 		}
-		if u.done {
-			break
+	}
+	if opts.DryRun {
+		if err := writeDiff(opts.Diff, u.res.Changes); err != nil {
+			return nil, err
+		}
+		return u.res, nil
+	}
+	u.committed = true // the apply removes the staging dir, or leaves its journal
+	for _, step := range applySteps {
+		if err := step.Run(ctx, u); err != nil {
+			if u.applied {
+				return u.res, err // the result stands
+			}
+			return nil, err
 		}
 	}
 	return u.res, nil
 }
 
-func (u *updateRun) finishInterrupted(ctx context.Context) error {
+// An updateStep is one step of an update, run on the update's state.
+type updateStep interface {
+	String() string
+	Run(ctx context.Context, u *updateRun) error
+}
+
+// planSteps decide what an update changes, and serve paved diff and
+// --dry-run as they are: they write nothing but the merge's scratch in the
+// staging directory, which goes with them.
+var planSteps = []updateStep{
+	readRecord{},
+	checkWorkTree{},
+	chooseTarget{},
+	openBase{},
+	checkAnswers{},
+	renderTarget{},
+	renderBase{},
+	mergeTrees{},
+	recordVersion{},
+}
+
+// applySteps change the repository. Once applyJournal has run the update
+// stands, whatever a later step does.
+var applySteps = []updateStep{
+	applyJournal{},
+	runMigrations{},
+}
+
+// finishInterrupted finishes an update a kill interrupted, if any, and
+// reports whether it did: that update is what the user asked for, and
+// another would start from a tree the user has not seen yet. A dry run
+// refuses to start over one.
+func (u *updateRun) finishInterrupted(ctx context.Context) (bool, error) {
 	if u.opts.DryRun {
 		if _, err := u.w.root.Lstat(stagingDir); err == nil {
-			return fmt.Errorf("%s exists: an update was interrupted; run paved update to finish it first", filepath.Join(u.opts.Dir, stagingDir))
+			return false, fmt.Errorf("%s exists: an update was interrupted; run paved update to finish it first", filepath.Join(u.opts.Dir, stagingDir))
 		}
-		return nil
+		return false, nil
 	}
 	conflicts, finished, err := u.opts.applier.finishInterrupted(ctx, u.w)
 	if err != nil || !finished {
-		return err
+		return false, err
 	}
-	// That update is what the user asked for; another would start from a
-	// tree the user has not seen yet.
 	fmt.Fprintln(u.log, "paved: finished an update that was interrupted; review it, then run paved update again if needed")
 	af, err := readAnswers(u.w)
 	if err != nil {
-		return err
+		return true, err
 	}
 	u.res = &UpdateResult{From: af.Version, To: af.Version, Finished: true}
 	for _, p := range conflicts {
 		u.res.Changes = append(u.res.Changes, Change{Path: p, Action: ActionConflict, Why: "conflict of the interrupted update"})
 	}
-	u.done = true
-	return nil
+	return true, nil
 }
 
-func (u *updateRun) readRecord(context.Context) error {
+// readRecord reads what the repository records: the answers file, the
+// render lock, and the source the answers name.
+type readRecord struct{}
+
+func (readRecord) String() string { return "read the record" }
+
+func (readRecord) Run(_ context.Context, u *updateRun) error {
 	var err error
 	if u.af, err = readAnswers(u.w); err != nil {
 		return err
@@ -219,14 +251,26 @@ func (u *updateRun) readRecord(context.Context) error {
 	return err
 }
 
-func (u *updateRun) checkClean(ctx context.Context) error {
-	if u.opts.AllowDirty || u.opts.DryRun {
+// checkWorkTree refuses a git work tree with uncommitted changes (unless
+// --allow-dirty): an update must never mix its changes with the team's.
+type checkWorkTree struct{}
+
+func (checkWorkTree) String() string { return "check the work tree" }
+
+func (checkWorkTree) Run(ctx context.Context, u *updateRun) error {
+	if u.opts.AllowDirty || u.opts.DryRun { // a dry run changes nothing
 		return nil
 	}
 	return checkClean(ctx, u.opts.Dir)
 }
 
-func (u *updateRun) chooseTarget(ctx context.Context) error {
+// chooseTarget opens the version to update to: --to, checked against a
+// downgrade, or the newest as Status names it.
+type chooseTarget struct{}
+
+func (chooseTarget) String() string { return "choose the target version" }
+
+func (chooseTarget) Run(ctx context.Context, u *updateRun) error {
 	if u.opts.To == "" {
 		return u.chooseNewest(ctx)
 	}
@@ -289,7 +333,13 @@ func (u *updateRun) openRecordedAsTarget(ctx context.Context) error {
 	return nil
 }
 
-func (u *updateRun) renderTarget(ctx context.Context) error {
+// renderTarget renders the target version with the recorded answers, the
+// --set ones and the new questions' (NEW).
+type renderTarget struct{}
+
+func (renderTarget) String() string { return "render the target version" }
+
+func (renderTarget) Run(ctx context.Context, u *updateRun) error {
 	var err error
 	given := map[string]any{}
 	for name, v := range u.af.Answers {
@@ -335,7 +385,13 @@ func (u *updateRun) markNewQuestions() []string {
 	return fresh
 }
 
-func (u *updateRun) merge(ctx context.Context) error {
+// mergeTrees merges NEW's change from BASE into the work tree, file by
+// file, into the list of changes.
+type mergeTrees struct{}
+
+func (mergeTrees) String() string { return "merge" }
+
+func (mergeTrees) Run(ctx context.Context, u *updateRun) error {
 	// From here on the update has a staging directory in the tree: the
 	// merge's scratch, then the staged files and the journal. It goes when
 	// the update ends, whatever the outcome.
@@ -352,9 +408,13 @@ func (u *updateRun) merge(ctx context.Context) error {
 	return err
 }
 
-// record adds paved's own files to the changes: the answers file with the
+// recordVersion adds paved's own files to the changes: the answers file with the
 // new version, and the lock of what this update rendered.
-func (u *updateRun) record(context.Context) error {
+type recordVersion struct{}
+
+func (recordVersion) String() string { return "record the new version" }
+
+func (recordVersion) Run(_ context.Context, u *updateRun) error {
 	af := &AnswersFile{Template: u.af.Template, Version: u.res.To, Commit: u.target.Commit, Module: u.af.Module, Answers: u.newPlan.Answers, Verify: u.af.Verify}
 	answers, err := af.Marshal(u.newPlan.questions())
 	if err != nil {
@@ -379,16 +439,27 @@ func (u *updateRun) record(context.Context) error {
 	return nil
 }
 
-func (u *updateRun) apply(ctx context.Context) error {
-	if u.opts.DryRun {
-		u.done = true
-		return writeDiff(u.opts.Diff, u.res.Changes)
+// applyJournal stages the changes, journals them and applies them, all or
+// nothing; a kill leaves the journal for the next run to finish.
+type applyJournal struct{}
+
+func (applyJournal) String() string { return "apply" }
+
+func (applyJournal) Run(ctx context.Context, u *updateRun) error {
+	if err := u.opts.applier.apply(ctx, u.w, u.res.Changes); err != nil {
+		return err
 	}
-	u.committed = true // the apply removes the staging dir, or leaves its journal
-	return u.opts.applier.apply(ctx, u.w, u.res.Changes)
+	u.applied = true
+	return nil
 }
 
-func (u *updateRun) migrate(ctx context.Context) error {
+// runMigrations runs the migrations between the two versions, with
+// --trust; without it they are reported as skipped.
+type runMigrations struct{}
+
+func (runMigrations) String() string { return "run migrations" }
+
+func (runMigrations) Run(ctx context.Context, u *updateRun) error {
 	if len(u.res.Migrations) == 0 {
 		return nil
 	}

@@ -17,7 +17,13 @@ import (
 
 func (u *updateRun) recordedRev() string { return recordedRev(u.af) }
 
-func (u *updateRun) openBase(ctx context.Context) error {
+// openBase opens the recorded version (BASE), or says why it cannot be
+// read back.
+type openBase struct{}
+
+func (openBase) String() string { return "open the recorded version" }
+
+func (openBase) Run(ctx context.Context, u *updateRun) error {
 	if u.af.Commit == "" && strings.HasSuffix(u.af.Version, "-dirty") {
 		// Made from uncommitted changes: no revision holds that tree.
 		u.baseWhy = fmt.Errorf("%w: %s %s was made from uncommitted changes of the template", ErrVersionUnavailable, u.af.Template, u.af.Version)
@@ -47,7 +53,14 @@ func (u *updateRun) openBase(ctx context.Context) error {
 	return nil
 }
 
-func (u *updateRun) renderBase(ctx context.Context) error {
+// renderBase renders BASE with the answers paved last rendered with, and
+// checks it against the lock; when it could not be read, BASE comes from
+// the lock and the files the team never changed.
+type renderBase struct{}
+
+func (renderBase) String() string { return "render the recorded version" }
+
+func (renderBase) Run(ctx context.Context, u *updateRun) error {
 	if u.baseT == nil {
 		return u.fallBack()
 	}
