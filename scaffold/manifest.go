@@ -37,6 +37,8 @@ type Manifest struct {
 	Tasks      [][]string
 	Migrations []Migration
 
+	pos manifestPos // where its expressions and globs are, for template check
+
 	templates *template.Template // the set every template of a render joins
 	// eval bounds everything the manifest and the files evaluate; mu
 	// guards it and which templates of the set are instrumented.
@@ -132,7 +134,10 @@ func (p *manifestParser) parse(data []byte) (*Manifest, error) {
 		}
 		return nil, p.yamlError(err)
 	}
-	m := &Manifest{Delims: [2]string{"{{", "}}"}}
+	m := &Manifest{Delims: [2]string{"{{", "}}"}, pos: manifestPos{
+		filesPath: map[int]*yaml.Node{}, filesWhen: map[int]*yaml.Node{}, exclude: map[int]*yaml.Node{},
+		renameFrom: map[string]*yaml.Node{}, renameTo: map[string]*yaml.Node{},
+	}}
 	root := doc.Content[0]
 	err := p.mapping(root, "manifest", map[string]func(*yaml.Node) error{
 		"description": func(n *yaml.Node) error { return p.str(n, "description", &m.Description) },
@@ -140,9 +145,14 @@ func (p *manifestParser) parse(data []byte) (*Manifest, error) {
 		"questions":   func(n *yaml.Node) error { return p.questions(n, m) },
 		"files":       func(n *yaml.Node) error { return p.files(n, m) },
 		"rename":      func(n *yaml.Node) error { return p.rename(n, m) },
-		"exclude":     func(n *yaml.Node) error { return p.globs(n, "exclude", &m.Exclude) },
-		"tasks":       func(n *yaml.Node) error { return p.commands(n, "tasks", &m.Tasks) },
-		"migrations":  func(n *yaml.Node) error { return p.migrations(n, m) },
+		"exclude": func(n *yaml.Node) error {
+			for i, e := range n.Content {
+				m.pos.exclude[i] = e
+			}
+			return p.globs(n, "exclude", &m.Exclude)
+		},
+		"tasks":      func(n *yaml.Node) error { return p.commands(n, "tasks", &m.Tasks) },
+		"migrations": func(n *yaml.Node) error { return p.migrations(n, m) },
 	})
 	if err != nil {
 		return nil, err
@@ -264,6 +274,7 @@ func (p *manifestParser) questions(n *yaml.Node, m *Manifest) error {
 	names := map[string]bool{}
 	for _, qn := range n.Content {
 		q := Question{Type: TypeString, Line: qn.Line}
+		pos := questionPos{node: qn}
 		var validate string
 		var validateNode *yaml.Node
 		err := p.mapping(qn, "question", map[string]func(*yaml.Node) error{
@@ -282,6 +293,7 @@ func (p *manifestParser) questions(n *yaml.Node, m *Manifest) error {
 				return p.errorf(v, "type %q is not one of string, bool, int, choice, multi", t)
 			},
 			"default": func(v *yaml.Node) error {
+				pos.dflt = v
 				var d any
 				if err := v.Decode(&d); err != nil {
 					return p.errorf(v, "default: %v", err)
@@ -298,7 +310,10 @@ func (p *manifestParser) questions(n *yaml.Node, m *Manifest) error {
 				q.Choices = c
 				return err
 			},
-			"when": func(v *yaml.Node) error { return p.str(v, "when", &q.When) },
+			"when": func(v *yaml.Node) error {
+				pos.when = v
+				return p.str(v, "when", &q.When)
+			},
 		})
 		if err != nil {
 			return err
@@ -329,6 +344,7 @@ func (p *manifestParser) questions(n *yaml.Node, m *Manifest) error {
 			return p.errorf(qn, "question %s: choices only go with type choice or multi", q.Name)
 		}
 		m.Questions = append(m.Questions, q)
+		m.pos.questions = append(m.pos.questions, pos)
 	}
 	return nil
 }
@@ -339,9 +355,10 @@ func (p *manifestParser) files(n *yaml.Node, m *Manifest) error {
 	}
 	for _, fn := range n.Content {
 		var r FileRule
+		i := len(m.Files)
 		err := p.mapping(fn, "files entry", map[string]func(*yaml.Node) error{
-			"path": func(v *yaml.Node) error { return p.str(v, "path", &r.Path) },
-			"when": func(v *yaml.Node) error { return p.str(v, "when", &r.When) },
+			"path": func(v *yaml.Node) error { m.pos.filesPath[i] = v; return p.str(v, "path", &r.Path) },
+			"when": func(v *yaml.Node) error { m.pos.filesWhen[i] = v; return p.str(v, "when", &r.When) },
 		})
 		if err != nil {
 			return err
@@ -372,6 +389,7 @@ func (p *manifestParser) rename(n *yaml.Node, m *Manifest) error {
 			return p.errorf(from, "rename: %q is not a relative path inside the template", from.Value)
 		}
 		m.Rename[from.Value] = dst
+		m.pos.renameFrom[from.Value], m.pos.renameTo[from.Value] = from, to
 	}
 	return nil
 }
