@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"testing/fstest"
 )
 
 // gitRepo is the one git runner: every git process the module starts, in
@@ -329,7 +328,7 @@ func (g *gitRepo) readTree(ctx context.Context, commit, dir string, lim ReadLimi
 		entries = append(entries, entry{name: name, hash: fields[2], mode: mode})
 		batch.WriteString(fields[2] + "\n")
 	}
-	fsys := fstest.MapFS{}
+	fsys := memFS{}
 	if len(entries) == 0 {
 		return fsys, nil
 	}
@@ -355,7 +354,7 @@ func (g *gitRepo) readTree(ctx context.Context, commit, dir string, lim ReadLimi
 		if _, err := io.ReadFull(r, data); err != nil {
 			return nil, fmt.Errorf("git cat-file: %s: %w", e.name, err)
 		}
-		fsys[path.Clean(e.name)] = &fstest.MapFile{Data: data[:size], Mode: e.mode}
+		fsys[path.Clean(e.name)] = memFile{data: data[:size], mode: e.mode}
 	}
 	return fsys, nil
 }
