@@ -22,14 +22,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paved-dev/paved/templates/templatetest"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"helm.sh/helm/v4/pkg/chart/common"
 	sigsyaml "sigs.k8s.io/yaml"
-
-	"github.com/paved-dev/paved/templates"
 )
 
 // stableHash is the stable ReplicaSet's rollouts-pod-template-hash (the
@@ -66,7 +65,7 @@ func pod(ns, hash, route string, total, errors, slow float64) []series {
 
 func TestCanaryAnalysis(t *testing.T) {
 	t.Parallel()
-	chart := writeChart(t, templates.ServiceCases[0]) // payments, SLOTarget 99.9
+	chart := writeChart(t, templatetest.ServiceCases[0]) // payments, SLOTarget 99.9
 	const hello = "GET /v1/hello/{name}"
 	healthy := func(ns, hash string) []series { return pod(ns, hash, hello, 100, 0.02, 0.2) }
 	tests := []struct {
@@ -356,7 +355,7 @@ func queryValue(t *testing.T, ng *promql.Engine, st *memStore, query string, ts 
 // differently from the chart's on some result.
 func TestAnalysisConditions(t *testing.T) {
 	t.Parallel()
-	chart := writeChart(t, templates.ServiceCases[0])
+	chart := writeChart(t, templatetest.ServiceCases[0])
 	metrics := analysisMetrics(t, chart, "prod", nil, canaryHash)
 	results := []struct {
 		name   string

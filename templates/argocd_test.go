@@ -22,19 +22,19 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paved-dev/paved/scaffold"
-	"github.com/paved-dev/paved/templates"
+	"github.com/paved-dev/paved/templates/templatetest"
 )
 
 // argoCase finds the golden case that answers Delivery=argocd.
-func argoCase(t *testing.T) templates.Case {
+func argoCase(t *testing.T) templatetest.Case {
 	t.Helper()
-	for _, c := range templates.ServiceCases {
+	for _, c := range templatetest.ServiceCases {
 		if slices.Contains(c.Set, "Delivery=argocd") {
 			return c
 		}
 	}
 	t.Fatal("no golden case answers Delivery=argocd")
-	return templates.Case{}
+	return templatetest.Case{}
 }
 
 // rendered maps output path to content.
@@ -58,14 +58,14 @@ func decodeObj(t *testing.T, name, text string) obj {
 func TestArgoCDApplications(t *testing.T) {
 	t.Parallel()
 	base := argoCase(t)
-	cases := []templates.Case{
+	cases := []templatetest.Case{
 		base,
 		{Name: "argocd-no-chaos", Module: "github.com/acme-9/billing.api", Set: []string{"Delivery=argocd", "Chaos=false", "Name=b2b-billing"}},
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
-			plan, files, err := templates.RenderCase(t.Context(), "service", "service", c, "v0.0.0-golden")
+			plan, files, err := templatetest.RenderCase(t.Context(), "service", "service", c, "v0.0.0-golden")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func TestArgoCDApplications(t *testing.T) {
 	}
 }
 
-func checkArgoCD(t *testing.T, c templates.Case, out map[string]string, name, repo string, chaos bool) {
+func checkArgoCD(t *testing.T, c templatetest.Case, out map[string]string, name, repo string, chaos bool) {
 	t.Helper()
 	proj := decodeObj(t, "appproject.yaml", out["deploy/argocd/appproject.yaml"])
 	if proj.str("kind") != "AppProject" || proj.str("metadata", "namespace") != "argocd" || proj.str("metadata", "name") != name {
@@ -177,7 +177,7 @@ func checkArgoCD(t *testing.T, c templates.Case, out map[string]string, name, re
 
 // checkWhitelist: the AppProject's namespaced kinds are exactly the kinds
 // the chart renders with the Applications' values files.
-func checkWhitelist(t *testing.T, c templates.Case, proj obj, chaos bool) {
+func checkWhitelist(t *testing.T, c templatetest.Case, proj obj, chaos bool) {
 	t.Helper()
 	var allowed []string
 	for _, r := range anySlice(proj.get("spec", "namespaceResourceWhitelist")) {
@@ -260,7 +260,7 @@ func checkGitOpsWorkflow(t *testing.T, text, chartDir string) map[string]string 
 // and renders the chart with it, as Argo CD would: the schema takes the
 // values, the Rollout runs the verified image by digest, and its pods say
 // which build and deployment they are.
-func checkBumpedValues(t *testing.T, c templates.Case, name string, edits map[string]string) {
+func checkBumpedValues(t *testing.T, c templatetest.Case, name string, edits map[string]string) {
 	t.Helper()
 	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	env := map[string]string{"DIGEST": digest, "TAG": "1.2.3", "BUILD_ID": "0123456789abcdef0123456789abcdef01234567", "DEPLOYMENT_ID": "4711-1"}
@@ -380,7 +380,7 @@ func TestDeliveryHelm(t *testing.T) {
 // hold it.
 func builtinResolver(t *testing.T) *scaffold.Resolver {
 	t.Helper()
-	data, err := templates.Zip(t.Context(), "service")
+	data, err := templatetest.Zip(t.Context(), "service")
 	if err != nil {
 		t.Fatal(err)
 	}

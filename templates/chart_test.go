@@ -32,11 +32,11 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/paved-dev/paved/scaffold"
-	"github.com/paved-dev/paved/templates"
+	"github.com/paved-dev/paved/templates/templatetest"
 )
 
 // writeChart renders the template case and writes its chart directory.
-func writeChart(t *testing.T, c templates.Case) string {
+func writeChart(t *testing.T, c templatetest.Case) string {
 	t.Helper()
 	dir := t.TempDir()
 	var chart string
@@ -166,7 +166,7 @@ func renderedObjects(t *testing.T, files map[string]string) []obj {
 func TestChartPromises(t *testing.T) {
 	t.Parallel()
 	const ns = "team-x-7" // no file of the template names it
-	for _, c := range templates.ServiceCases {
+	for _, c := range templatetest.ServiceCases {
 		if slices.Contains(c.Set, "Kubernetes=false") {
 			continue
 		}
@@ -479,9 +479,9 @@ func anyStrings(v any) []string {
 }
 
 // renderCase renders a built-in template for a case, as the golden tests do.
-func renderCase(t *testing.T, name string, c templates.Case) []scaffold.File {
+func renderCase(t *testing.T, name string, c templatetest.Case) []scaffold.File {
 	t.Helper()
-	_, files, err := templates.RenderCase(t.Context(), name, name, c, "v0.0.0-golden")
+	_, files, err := templatetest.RenderCase(t.Context(), name, name, c, "v0.0.0-golden")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/paved-dev/paved/scaffold/scaffoldtest"
-	"github.com/paved-dev/paved/templates"
+	"github.com/paved-dev/paved/templates/templatetest"
 )
 
 // e2e is what an end-to-end test runs a generated repository with: the
@@ -129,7 +129,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) (s
 
 // generate makes the case's repository with the paved under test, tasks
 // included (go mod tidy in the repository and in tools/paved, git init).
-func (e e2e) generate(t *testing.T, c templates.Case) string {
+func (e e2e) generate(t *testing.T, c templatetest.Case) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	args := []string{"new", "--defaults"}
@@ -160,7 +160,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("generates repositories and runs their mage ci")
 	}
 	e := setupE2E(t)
-	for _, c := range templates.ServiceCases {
+	for _, c := range templatetest.ServiceCases {
 		t.Run(c.Name, func(t *testing.T) {
 			dir := e.generate(t, c)
 			if got := pinnedPaved(t, dir); got != e.version {
@@ -287,7 +287,7 @@ func TestEndToEndGatesBite(t *testing.T) {
 			want:    []string{"coverage"},
 		},
 	}
-	base := e.generate(t, templates.Case{Module: "example.com/acme/payments"})
+	base := e.generate(t, templatetest.Case{Module: "example.com/acme/payments"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "repo")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paved-dev/paved/scaffold"
 	"github.com/paved-dev/paved/templates"
+	"github.com/paved-dev/paved/templates/templatetest"
 )
 
 // builtinTest is `paved template test` of a built-in template as its
@@ -18,7 +19,7 @@ import (
 // directory: the code path the CLI runs, on what users get.
 func builtinTest(t *testing.T, name string) *scaffold.TemplateTest {
 	t.Helper()
-	data, err := templates.Zip(t.Context(), name)
+	data, err := templatetest.Zip(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,17 +86,17 @@ func runTemplateTest(t *testing.T, tt *scaffold.TemplateTest) {
 	}
 }
 
-// TestServiceCasesMatchFile keeps templates.ServiceCases (used by the
+// TestServiceCasesMatchFile keeps templatetest.ServiceCases (used by the
 // end-to-end and API-server tests) the same as the cases file.
 func TestServiceCasesMatchFile(t *testing.T) {
 	tc, err := scaffold.ReadTestCases(os.DirFS("service"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tc.Cases) != len(templates.ServiceCases) {
-		t.Fatalf("%d cases in service/paved-tests.yaml, %d in ServiceCases", len(tc.Cases), len(templates.ServiceCases))
+	if len(tc.Cases) != len(templatetest.ServiceCases) {
+		t.Fatalf("%d cases in service/paved-tests.yaml, %d in ServiceCases", len(tc.Cases), len(templatetest.ServiceCases))
 	}
-	for i, c := range templates.ServiceCases {
+	for i, c := range templatetest.ServiceCases {
 		f := tc.Cases[i]
 		if f.Name != c.Name || f.Module != c.Module || len(f.Answers) != len(c.Set) {
 			t.Errorf("case %d: file has %s %s %v, ServiceCases %s %s %v", i, f.Name, f.Module, f.Answers, c.Name, c.Module, c.Set)
@@ -124,24 +125,24 @@ func TestGoldenDirOutsideTemplate(t *testing.T) {
 // case it names, but for those only verify reads, so the end-to-end test
 // may run only its verify gate.
 func TestSameCodeCases(t *testing.T) {
-	byName := map[string]templates.Case{}
-	for _, c := range templates.ServiceCases {
+	byName := map[string]templatetest.Case{}
+	for _, c := range templatetest.ServiceCases {
 		byName[c.Name] = c
 	}
-	render := func(c templates.Case) map[string]string {
-		_, files, err := templates.RenderCase(t.Context(), "service", "service", c, "v0.0.0-golden")
+	render := func(c templatetest.Case) map[string]string {
+		_, files, err := templatetest.RenderCase(t.Context(), "service", "service", c, "v0.0.0-golden")
 		if err != nil {
 			t.Fatal(err)
 		}
 		out := map[string]string{}
 		for _, f := range files {
-			if !templates.VerifyOnly(f.Path) {
+			if !templatetest.VerifyOnly(f.Path) {
 				out[f.Path] = string(f.Data)
 			}
 		}
 		return out
 	}
-	for _, c := range templates.ServiceCases {
+	for _, c := range templatetest.ServiceCases {
 		if c.SameCode == "" {
 			continue
 		}

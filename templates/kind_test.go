@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paved-dev/paved/templates/templatetest"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/paved-dev/paved/templates"
 )
 
 // helmSet is one value a helm command of a workflow sets.
@@ -21,7 +20,7 @@ var helmSet = regexp.MustCompile(`--set(?:-string|-json)? '?([A-Za-z][A-Za-z0-9.
 // kind with the analysis off and one step that waits to be promoted.
 func TestKindValues(t *testing.T) {
 	t.Parallel()
-	for _, c := range templates.ServiceCases {
+	for _, c := range templatetest.ServiceCases {
 		if slices.Contains(c.Set, "Kubernetes=false") {
 			continue
 		}

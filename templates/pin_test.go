@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paved-dev/paved/templates/templatetest"
 	"golang.org/x/mod/modfile"
-
-	"github.com/paved-dev/paved/templates"
 )
 
 // TestServicePinsPaved renders every case as a released paved and as a
@@ -30,10 +29,10 @@ func TestServicePinsPaved(t *testing.T) {
 		{paved: "v2.0.0"}, // would be module github.com/paved-dev/paved/v2
 	}
 	installLatest := regexp.MustCompile(`go (install|run|get)[^\n]*@latest`)
-	for _, c := range templates.ServiceCases {
+	for _, c := range templatetest.ServiceCases {
 		for _, tt := range tests {
 			t.Run(c.Name+"/"+tt.paved, func(t *testing.T) {
-				_, files, err := templates.RenderCase(t.Context(), "service", "service", c, tt.paved)
+				_, files, err := templatetest.RenderCase(t.Context(), "service", "service", c, tt.paved)
 				if err != nil {
 					t.Fatal(err)
 				}

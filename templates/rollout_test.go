@@ -16,10 +16,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paved-dev/paved/templates/templatetest"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
-
-	"github.com/paved-dev/paved/templates"
 )
 
 // canaryHash stands for the canary ReplicaSet's rollouts-pod-template-hash.
@@ -293,7 +292,7 @@ func stringMap(v any) map[string]string {
 // checks the canary each gives, or the one line the chart refuses it with.
 func TestRolloutValues(t *testing.T) {
 	t.Parallel()
-	chart := writeChart(t, templates.ServiceCases[0])
+	chart := writeChart(t, templatetest.ServiceCases[0])
 	const ns = "team-x-7"
 	set := func(kv ...any) map[string]any {
 		vals := map[string]any{}
@@ -360,7 +359,7 @@ func TestRolloutValues(t *testing.T) {
 // image; so a values-only `helm upgrade` costs no 20-minute canary.
 func TestUpgradeStartsCanaryOnlyForPods(t *testing.T) {
 	t.Parallel()
-	chart := writeChart(t, templates.ServiceCases[0])
+	chart := writeChart(t, templatetest.ServiceCases[0])
 	podTemplate := func(revision int, vals map[string]any) string {
 		t.Helper()
 		files, err := helmRenderRevision(t, chart, vals, "payments", revision)

@@ -17,13 +17,12 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paved-dev/paved/templates/templatetest"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
-
-	"github.com/paved-dev/paved/templates"
 )
 
 // sloStep is the scrape and evaluation interval of the simulation.
@@ -68,7 +67,7 @@ func api(ns, route string, total, errors, slow float64) []series {
 }
 
 func TestSLOAlerts(t *testing.T) {
-	c := templates.ServiceCases[0] // defaults: payments, SLOTarget 99.9
+	c := templatetest.ServiceCases[0] // defaults: payments, SLOTarget 99.9
 	chart := writeChart(t, c)
 	const hello = "GET /v1/hello/{name}"
 	tests := []struct {

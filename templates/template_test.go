@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/paved-dev/paved/scaffold"
-	"github.com/paved-dev/paved/templates"
+	"github.com/paved-dev/paved/templates/templatetest"
 )
 
 // TestTemplateTemplate makes a template repository with the built-in
@@ -17,8 +17,8 @@ import (
 func TestTemplateTemplate(t *testing.T) {
 	for _, name := range []string{"hello", "greeter"} {
 		t.Run(name, func(t *testing.T) {
-			c := templates.Case{Module: "example.com/acme/templates", Set: []string{"Name=" + name}}
-			_, files, err := templates.RenderCase(t.Context(), "template", "template", c, "v1.4.0")
+			c := templatetest.Case{Module: "example.com/acme/templates", Set: []string{"Name=" + name}}
+			_, files, err := templatetest.RenderCase(t.Context(), "template", "template", c, "v1.4.0")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"github.com/paved-dev/paved/templates/templatetest"
 )
 
 // UpdateFlag is -update: rewrite the embedded template zips and the golden
@@ -16,7 +18,7 @@ var UpdateFlag = flag.Bool("update", false, "rewrite embedded template zips and 
 func TestEmbeddedZipsFresh(t *testing.T) {
 	for _, name := range Names {
 		t.Run(name, func(t *testing.T) {
-			want, err := Zip(t.Context(), name)
+			want, err := templatetest.Zip(t.Context(), name)
 			if err != nil {
 				t.Fatal(err)
 			}

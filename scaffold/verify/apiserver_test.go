@@ -48,7 +48,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/paved-dev/paved/scaffold/verify"
-	"github.com/paved-dev/paved/templates"
+	"github.com/paved-dev/paved/templates/templatetest"
 )
 
 // kubeChecks are the verify checks that judge what a server would judge.
@@ -76,7 +76,7 @@ func testGolden(t *testing.T, k *kubeEnv) {
 	defer func() { k.timings["golden cases"] = time.Since(start) }()
 	ctx := t.Context()
 	var rows [][]string
-	for _, c := range templates.ServiceCases {
+	for _, c := range templatetest.ServiceCases {
 		t.Run(c.Name, func(t *testing.T) {
 			dir, ns := renderGolden(t, c)
 			docs, renderErrs, err := repoObjects(ctx, dir, ns, k.version)
@@ -137,9 +137,9 @@ func testGolden(t *testing.T, k *kubeEnv) {
 // directory, as `paved new --defaults --no-hooks` would write it, and
 // returns the directory and the service's name (the namespace the deploy
 // workflow installs into, which the chaos manifests name).
-func renderGolden(t *testing.T, c templates.Case) (string, string) {
+func renderGolden(t *testing.T, c templatetest.Case) (string, string) {
 	t.Helper()
-	plan, files, err := templates.RenderCase(t.Context(), filepath.Join("..", "..", "templates", "service"), "service", c, "v0.0.0-apiserver")
+	plan, files, err := templatetest.RenderCase(t.Context(), filepath.Join("..", "..", "templates", "service"), "service", c, "v0.0.0-apiserver")
 	if err != nil {
 		t.Fatal(err)
 	}

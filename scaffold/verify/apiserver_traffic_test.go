@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paved-dev/paved/templates/templatetest"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
@@ -41,8 +42,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	sigsyaml "sigs.k8s.io/yaml"
-
-	"github.com/paved-dev/paved/templates"
 )
 
 // rolloutsUserAgent is what the Argo Rollouts controller (v1.10.2) sends.
@@ -75,8 +74,8 @@ func weightsOf(stable, canary int64) map[string]int64 {
 
 func TestAPIServerTraffic(t *testing.T) {
 	k := startKube(t)
-	var c templates.Case
-	for _, sc := range templates.ServiceCases {
+	var c templatetest.Case
+	for _, sc := range templatetest.ServiceCases {
 		if sc.Name == "defaults" {
 			c = sc
 		}

@@ -1,4 +1,4 @@
-package templates
+package templatetest
 
 import (
 	"archive/zip"
