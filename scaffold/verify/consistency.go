@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go/version"
 	"path"
 	"reflect"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -177,16 +176,24 @@ func golangImageTag(name string) (string, bool) {
 	return t.Tag(), true
 }
 
-var goTagRE = regexp.MustCompile(`^(?:go)?(\d+)\.(\d+)(?:\.(\d+|x))?`)
-
 // goVersionFromTag returns the Go version at the start of an image tag or
 // a setup-go version ("1.26.8-bookworm" -> "1.26.8", "1.26-alpine" ->
-// "1.26", "1.26.x" -> "1.26.x"); the input itself when it has none.
+// "1.26", "1.27rc1" -> "1.27rc1", "1.26.x" -> "1.26.x"); the input itself
+// when it has none.
 func goVersionFromTag(tag string) string {
-	if m := goTagRE.FindString(tag); m != "" {
-		return strings.TrimPrefix(m, "go")
+	v, _, _ := strings.Cut(tag, "-")
+	if _, ok := goVersion(v); ok {
+		return v
 	}
 	return tag
+}
+
+// goVersion is a Go version in go/version's form ("1.27.3" -> "go1.27.3";
+// setup-go's "1.27.x" -> "go1.27", a release line), and whether it names
+// a Go release at all.
+func goVersion(s string) (string, bool) {
+	v := "go" + strings.TrimPrefix(strings.TrimSuffix(s, ".x"), "go")
+	return v, version.IsValid(v)
 }
 
 // parseGoMod parses a main module's go.mod (ParseLax would drop its
@@ -214,30 +221,30 @@ func goModVersion(mf *modfile.File) (string, string, bool) {
 // setup-go's 1.27.x, stable) disagrees with go.mod's, or "". A version
 // without a patch (1.27, 1.27.x) is compared on its release line only;
 // with one, it must be the same release as an exact want (a toolchain
-// line), and not older than a minimum (a go line).
+// line), and not older than a minimum (a go line). go/version orders
+// release candidates before their release (1.27rc1 < 1.27.0).
 func goVersionProblem(got, want string, exact bool) string {
-	m := goTagRE.FindStringSubmatch(got)
-	if m == nil || m[0] != strings.TrimPrefix(got, "go") && m[0] != got {
+	g, ok := goVersion(got)
+	if !ok {
 		return "does not name a Go release: use go-version-file: go.mod or an exact version"
 	}
-	w := goTagRE.FindStringSubmatch(want)
-	if w == nil {
+	w, ok := goVersion(want)
+	if !ok {
 		return ""
 	}
-	lang, wantLang := m[1]+"."+m[2], w[1]+"."+w[2]
-	if lang != wantLang {
+	wantLang := strings.TrimPrefix(version.Lang(w), "go")
+	if version.Lang(g) != version.Lang(w) {
 		return "is another Go release line than " + wantLang
 	}
-	if m[3] == "" || m[3] == "x" || w[3] == "" || w[3] == "x" {
+	// A release line (1.27, 1.27.x) says nothing of the patch.
+	if g == version.Lang(g) || w == version.Lang(w) {
 		return ""
 	}
-	gp, _ := strconv.Atoi(m[3])
-	wp, _ := strconv.Atoi(w[3])
-	switch {
-	case exact && gp != wp:
-		return "is not " + wantLang + "." + w[3]
-	case !exact && gp < wp:
-		return "is older than " + wantLang + "." + w[3]
+	switch c := version.Compare(g, w); {
+	case exact && c != 0:
+		return "is not " + strings.TrimPrefix(w, "go")
+	case !exact && c < 0:
+		return "is older than " + strings.TrimPrefix(w, "go")
 	}
 	return ""
 }

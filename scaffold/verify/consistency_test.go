@@ -24,10 +24,21 @@ func TestGoVersionProblem(t *testing.T) {
 		{"1.26.8", "1.26.9", false, "older than 1.26.9"},
 		{"1.27", "1.27", false, ""},
 		{"stable", "1.27.3", true, "does not name a Go release"},
+		// Release candidates come before their release, not after it
+		// (semver-like string comparison put 1.27rc2 after 1.27.0).
+		{"1.27rc2", "1.27.0", false, "older than 1.27.0"},
+		{"1.27.0", "1.27rc2", false, ""},
+		{"1.27rc1", "1.27rc2", false, "older than 1.27rc2"},
+		{"1.27rc2", "1.27rc2", true, ""},
 	} {
 		got := goVersionProblem(tc.got, tc.want, tc.exact)
 		if (tc.problem == "") != (got == "") || !strings.Contains(got, tc.problem) {
 			t.Errorf("goVersionProblem(%q, %q, %v) = %q, want %q", tc.got, tc.want, tc.exact, got, tc.problem)
+		}
+	}
+	for tag, want := range map[string]string{"1.26.8-bookworm": "1.26.8", "1.26-alpine": "1.26", "1.27rc1-trixie": "1.27rc1", "1.26.x": "1.26.x", "latest": "latest"} {
+		if got := goVersionFromTag(tag); got != want {
+			t.Errorf("goVersionFromTag(%q) = %q, want %q", tag, got, want)
 		}
 	}
 	if tag, ok := golangImageTag("golang:1.27@sha256:6c2a5538f964f1c82f97ad14988bf05de100d922d159d0e398b54c7b0ca0c6c9"); !ok || goVersionFromTag(tag) != "1.27" {
