@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/version"
 	"io/fs"
 	"os/exec"
 	"path"
@@ -325,12 +326,12 @@ func mergeGoMod(name string, base, ours, theirs []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.Go != nil && (o.Go == nil || semver.Compare(gover(t.Go.Version), gover(o.Go.Version)) > 0) {
+	if t.Go != nil && (o.Go == nil || version.Compare("go"+t.Go.Version, "go"+o.Go.Version) > 0) {
 		if err := o.AddGoStmt(t.Go.Version); err != nil {
 			return nil, err
 		}
 	}
-	if t.Toolchain != nil && (o.Toolchain == nil || semver.Compare(gover(t.Toolchain.Name), gover(o.Toolchain.Name)) > 0) {
+	if t.Toolchain != nil && (o.Toolchain == nil || version.Compare(t.Toolchain.Name, o.Toolchain.Name) > 0) {
 		if err := o.AddToolchainStmt(t.Toolchain.Name); err != nil {
 			return nil, err
 		}
@@ -385,11 +386,6 @@ func mergeGoMod(name string, base, ours, theirs []byte) ([]byte, error) {
 	o.SortBlocks()
 	o.Cleanup()
 	return o.Format()
-}
-
-// gover makes a Go version ("1.26", "go1.26.8") comparable with semver.
-func gover(v string) string {
-	return "v" + strings.TrimPrefix(v, "go")
 }
 
 // mergeGoSum is the union of both sides' lines: go mod tidy prunes the rest.
