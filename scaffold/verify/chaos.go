@@ -39,18 +39,9 @@ var chaosScheme = sync.OnceValue(func() *runtime.Scheme {
 })
 
 func (c chaos) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	all, err := r.allObjects(ctx)
+	objs, err := r.objectsOf(ctx, "chaos-mesh.org")
 	if err != nil {
 		return nil, err
-	}
-	var objs []*kobject
-	for _, o := range all {
-		if o.group() == "chaos-mesh.org" {
-			objs = append(objs, o)
-		}
-	}
-	if len(objs) == 0 {
-		return nil, ErrNoInput
 	}
 	pods := chartPodLabels(ctx, r)
 	var out []Finding

@@ -57,9 +57,6 @@ func (c consistency) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	if !ran {
 		return nil, ErrNoInput
 	}
-	for i := range out {
-		out[i].Check = c.Name()
-	}
 	return out, nil
 }
 
@@ -87,10 +84,7 @@ func goVersionAgreement(r *Repo) ([]Finding, error) {
 		}
 	}
 
-	for _, f := range r.Glob("**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile", "**/Containerfile") {
-		if ext := path.Ext(f); ext == ".dockerignore" || ext == ".tmpl" {
-			continue
-		}
+	for _, f := range r.dockerfiles() {
 		b, err := r.Read(f)
 		if err != nil {
 			return nil, err
@@ -116,7 +110,7 @@ func goVersionAgreement(r *Repo) ([]Finding, error) {
 		}
 	}
 
-	for _, f := range r.Glob(".github/workflows/*.yml", ".github/workflows/*.yaml") {
+	for _, f := range r.Glob(workflowFiles...) {
 		b, err := r.Read(f)
 		if err != nil {
 			return nil, err

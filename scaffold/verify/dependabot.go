@@ -179,21 +179,9 @@ var (
 )
 
 func (c dependabot) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	files := r.Glob(".github/dependabot.yml", ".github/dependabot.yaml")
-	if len(files) == 0 {
-		return nil, ErrNoInput
-	}
-	var out []Finding
-	for _, f := range files {
-		src, err := r.Read(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range checkDependabot(src, r) {
-			out = append(out, Finding{Path: f, Line: e.Line, Col: e.Col, Check: c.Name(), Message: e.Msg})
-		}
-	}
-	return out, nil
+	return r.eachFile([]string{".github/dependabot.yml", ".github/dependabot.yaml"}, func(f string, src []byte) ([]Finding, error) {
+		return findingsIn(f, checkDependabot(src, r)), nil
+	})
 }
 
 // checkDependabot decodes a dependabot.yml strictly and applies the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 
@@ -29,30 +28,9 @@ type dockerfile struct{}
 func (dockerfile) Name() string { return "dockerfile" }
 
 func (c dockerfile) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	var files []string
-	for _, f := range r.Glob("**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile", "**/Containerfile", "**/Containerfile.*") {
-		switch path.Ext(f) {
-		case ".dockerignore", ".tmpl", ".tpl", ".md", ".j2":
-			continue
-		}
-		files = append(files, f)
-	}
-	if len(files) == 0 {
-		return nil, ErrNoInput
-	}
-	var out []Finding
-	for _, f := range files {
-		src, err := r.Read(f)
-		if err != nil {
-			return nil, err
-		}
-		fs, err := checkDockerfile(ctx, f, src)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, fs...)
-	}
-	return out, nil
+	return r.eachOf(r.dockerfiles(), func(f string, src []byte) ([]Finding, error) {
+		return checkDockerfile(ctx, f, src)
+	})
 }
 
 // offlineResolver answers BuildKit's image-config lookups without a

@@ -1,10 +1,11 @@
 package verify
 
 import (
-	networkingapi "istio.io/api/networking/v1alpha3"
 	"strings"
 	"testing"
 	"text/template"
+
+	networkingapi "istio.io/api/networking/v1alpha3"
 
 	"go.yaml.in/yaml/v3"
 )

@@ -7,7 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
-	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,8 +29,8 @@ type goenv struct{}
 func (goenv) Name() string { return "goenv" }
 
 func (c goenv) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	workflows := r.Glob(".github/workflows/*.yml", ".github/workflows/*.yaml", ".github/actions/**/action.yml", ".github/actions/**/action.yaml")
-	dockerfiles := r.Glob("**/Dockerfile", "**/Dockerfile.*", "**/Containerfile")
+	workflows := r.Glob(append(slices.Clone(workflowFiles), actionFiles...)...)
+	dockerfiles := r.dockerfiles()
 	magefiles := r.Glob("magefiles/*.go", "magefile.go")
 	if len(workflows)+len(dockerfiles)+len(magefiles) == 0 {
 		return nil, ErrNoInput
@@ -40,7 +40,7 @@ func (c goenv) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	var out []Finding
 	add := func(file string, line, col int, name, value string) {
 		if msg := goenvProblem(name, value, vendored); msg != "" {
-			out = append(out, Finding{Path: file, Line: max(line, 1), Col: max(col, 1), Check: c.Name(), Message: msg})
+			out = append(out, Finding{Path: file, Line: max(line, 1), Col: max(col, 1), Message: msg})
 		}
 	}
 	for _, f := range workflows {
@@ -52,9 +52,6 @@ func (c goenv) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		workflowEnv(root, src, func(line, col int, name, value string) { add(f, line, col, name, value) })
 	}
 	for _, f := range dockerfiles {
-		if ext := path.Ext(f); ext == ".dockerignore" || ext == ".tmpl" || ext == ".md" {
-			continue
-		}
 		src, err := r.Read(f)
 		if err != nil {
 			return nil, err

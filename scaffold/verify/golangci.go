@@ -50,17 +50,13 @@ var golangciCompiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
 
 func (c golangci) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	files := r.Glob(".golangci.yml", ".golangci.yaml", ".golangci.json", ".golangci.toml")
-	workflows := r.Glob(".github/workflows/*.yml", ".github/workflows/*.yaml")
+	workflows := r.Glob(workflowFiles...)
 	sch, err := golangciCompiled()
 	if err != nil {
 		return nil, fmt.Errorf("golangci-lint schema: %w", err)
 	}
 	var out []Finding
-	add := func(f string, errs []posError) {
-		for _, e := range errs {
-			out = append(out, Finding{Path: f, Line: max(e.Line, 1), Col: max(e.Col, 1), Check: c.Name(), Message: e.Msg})
-		}
-	}
+	add := func(f string, errs []posError) { out = append(out, findingsIn(f, errs)...) }
 	configV2, ran := false, len(files) > 0
 	for _, f := range files {
 		src, err := r.Read(f)

@@ -24,21 +24,9 @@ type goreleaser struct{}
 func (goreleaser) Name() string { return "goreleaser" }
 
 func (c goreleaser) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	files := r.Glob(".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml")
-	if len(files) == 0 {
-		return nil, ErrNoInput
-	}
-	var out []Finding
-	for _, f := range files {
-		src, err := r.Read(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range checkGoreleaser(src) {
-			out = append(out, Finding{Path: f, Line: max(e.Line, 1), Col: max(e.Col, 1), Check: c.Name(), Message: e.Msg})
-		}
-	}
-	return out, nil
+	return r.eachFile([]string{".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml"}, func(f string, src []byte) ([]Finding, error) {
+		return findingsIn(f, checkGoreleaser(src)), nil
+	})
 }
 
 func checkGoreleaser(src []byte) []posError {

@@ -62,7 +62,10 @@ func (f Finding) Compare(g Finding) int {
 
 // A Check validates one kind of file. Run returns ErrNoInput when the
 // repository has nothing for it to check, and any other error when it could
-// not run at all (a broken environment, an unreadable file).
+// not run at all (a broken environment, an unreadable file). A finding
+// whose Check is empty is the check's own: Run names it. A check reads its
+// input through the Repo's helpers (inputs.go: files by pattern, objects
+// by API group, charts rendered once), which say ErrNoInput for it.
 type Check interface {
 	Name() string
 	Run(ctx context.Context, r *Repo) ([]Finding, error)
@@ -169,6 +172,11 @@ func Run(ctx context.Context, dir string, opts Options) (*Report, error) {
 				}
 			}()
 			results[i].findings, results[i].err = c.Run(ctx, repo)
+			for j := range results[i].findings {
+				if results[i].findings[j].Check == "" {
+					results[i].findings[j].Check = c.Name()
+				}
+			}
 		})
 	}
 	wg.Wait()
