@@ -6,7 +6,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +34,7 @@ func (c goenv) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	if len(workflows)+len(dockerfiles)+len(magefiles) == 0 {
 		return nil, ErrNoInput
 	}
-	_, err := os.Stat(r.Abs("vendor/modules.txt")) // vendor/ is not among r.Files
+	_, err := statInRoot(r.Dir, "vendor/modules.txt") // vendor/ is not among r.Files
 	vendored := err == nil
 	var out []Finding
 	add := func(file string, line, col int, name, value string) {

@@ -98,7 +98,19 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 	add := func(file string, line int, variant, format string, args ...any) {
 		addAt(file, line, 1, variant, format, args...)
 	}
-	abs := r.Abs(dir)
+	for _, l := range r.Links {
+		if strings.HasPrefix(l, dir+"/") {
+			add(l, 1, "", "symbolic link to a file outside the repository (or to nothing): verify loads the chart without it, Helm would read its target")
+		}
+	}
+	// Helm's loader and linter read the chart from disk and follow links:
+	// they get a copy of the chart's files as the repository holds them.
+	abs, remove, err := r.stage(dir, nil)
+	if err != nil {
+		add(rel("Chart.yaml"), 1, "", "cannot copy the chart: %v", err)
+		return ci
+	}
+	defer remove()
 	ch, err := loader.Load(abs)
 	if err != nil {
 		// A YAML file of the chart that does not parse is the usual cause:
@@ -151,7 +163,7 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 			}
 			// helm lint --strict [-f values-X.yaml]
 			res.lint = lint.RunAll(abs, vals, renderNamespace, lint.WithKubeVersion(kubeVersion()))
-			res.render, res.schema, res.err = renderChart(ctx, r, ci, dir, variant, vals)
+			res.render, res.schema, res.err = renderChart(ctx, r, ci, abs, dir, variant, vals)
 		})
 	}
 	wg.Wait()
@@ -234,8 +246,9 @@ func lintPosition(dir string, m support.Message) (string, int) {
 // renderChart renders a chart as `helm install --dry-run=client` does:
 // dependencies processed, values coalesced and checked against
 // values.schema.json, kubeVersion checked, templates executed.
-func renderChart(ctx context.Context, r *Repo, ci *chartInfo, dir, variant string, vals map[string]any) (*chartRender, []Finding, error) {
-	ch, err := loader.Load(r.Abs(dir)) // a fresh copy: rendering changes the chart's values
+// staged is the chart's copy that stage made, dir its repository path.
+func renderChart(ctx context.Context, r *Repo, ci *chartInfo, staged, dir, variant string, vals map[string]any) (*chartRender, []Finding, error) {
+	ch, err := loader.Load(staged) // a fresh copy: rendering changes the chart's values
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -30,6 +31,12 @@ type Repo struct {
 	Service string
 
 	shellcheck string
+
+	// Links are the symbolic links of the repository whose target is not
+	// a file inside it (outside, or nowhere). No check reads through them:
+	// a pull request's link to ~/.ssh/id_rsa or /proc/self/environ must not
+	// reach a finding's text.
+	Links []string
 
 	mu   sync.Mutex
 	data map[string][]byte
@@ -101,14 +108,23 @@ func OpenRepo(dir string) (*Repo, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		r.Files = append(r.Files, filepath.ToSlash(rel))
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.Type().IsRegular():
+			r.Files = append(r.Files, rel)
+		case d.Type()&fs.ModeSymlink != 0:
+			// A link to a file of the repository is that file; any other
+			// link is listed apart and never followed.
+			if st, err := statInRoot(dir, rel); err == nil && st.Mode().IsRegular() {
+				r.Files = append(r.Files, rel)
+			} else if err != nil {
+				r.Links = append(r.Links, rel)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -180,11 +196,26 @@ func (r *Repo) Exists(rel string) bool {
 // IsDir reports whether rel (slash-separated, relative) is a directory of
 // the repository; "" and "." are the root.
 func (r *Repo) IsDir(rel string) bool {
-	st, err := os.Stat(filepath.Join(r.Dir, filepath.FromSlash(rel)))
+	st, err := statInRoot(r.Dir, rel)
 	return err == nil && st.IsDir()
 }
 
-// Read returns a file's content, read once.
+// statInRoot stats rel within dir, following links only while they stay
+// inside dir.
+func statInRoot(dir, rel string) (fs.FileInfo, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	if rel == "" {
+		rel = "."
+	}
+	return root.Stat(filepath.FromSlash(rel))
+}
+
+// Read returns a file's content, read once, through the repository's
+// root: a link that leaves the repository is an error, not its target.
 func (r *Repo) Read(rel string) ([]byte, error) {
 	r.mu.Lock()
 	b, ok := r.data[rel]
@@ -192,7 +223,12 @@ func (r *Repo) Read(rel string) ([]byte, error) {
 	if ok {
 		return b, nil
 	}
-	b, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(rel)))
+	f, err := os.OpenInRoot(r.Dir, filepath.FromSlash(rel))
+	if err != nil {
+		return nil, err
+	}
+	b, err = io.ReadAll(f)
+	f.Close()
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,31 +37,46 @@ func (c workflows) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			sc = p
 		}
 	}
+	// actionlint reads local actions and its configuration from disk and
+	// follows links: it reads a copy of them that holds none.
+	root, remove, err := r.stage("", func(f string) bool {
+		base := path.Base(f)
+		return strings.HasPrefix(f, ".github/") || base == "action.yml" || base == "action.yaml"
+	})
+	if err != nil {
+		return nil, fmt.Errorf("actionlint: %w", err)
+	}
+	defer remove()
 	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{
 		Shellcheck: sc,
-		WorkingDir: r.Dir,
+		WorkingDir: root,
 		LogWriter:  io.Discard,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("actionlint: %w", err)
 	}
-	proj, err := actionlint.NewProject(r.Dir)
+	proj, err := actionlint.NewProject(root)
 	if err != nil {
 		return nil, fmt.Errorf("actionlint config: %w", err)
 	}
 	var abs []string
 	for _, f := range files {
-		abs = append(abs, r.Abs(f))
+		abs = append(abs, filepath.Join(root, filepath.FromSlash(f)))
 	}
 	errs, err := l.LintFiles(abs, proj)
 	if err != nil {
 		return nil, fmt.Errorf("actionlint: %w", err)
 	}
 	var out []Finding
+	for _, l := range r.Links {
+		if strings.HasPrefix(l, ".github/") {
+			out = append(out, Finding{Path: l, Line: 1, Col: 1, Message: "symbolic link to a file outside the repository (or to nothing): verify does not follow it"})
+		}
+	}
 	for _, e := range errs {
 		p := e.Filepath
 		if filepath.IsAbs(p) {
-			if rel, err := filepath.Rel(r.Dir, p); err == nil {
+			if rel, err := filepath.Rel(root, p); err == nil {
 				p = rel
 			}
 		}
