@@ -265,8 +265,10 @@ func TestEndToEndGatesBite(t *testing.T) {
 	tests := []struct {
 		name    string
 		files   map[string]string
+		links   map[string]string // name: target, "$OUTSIDE" a file outside the repository
 		targets []string
 		want    []string // in the output
+		absent  []string // not in the output
 	}{
 		{
 			name:    "unformatted file fails fmt",
@@ -279,6 +281,24 @@ func TestEndToEndGatesBite(t *testing.T) {
 			files:   map[string]string{"deploy/istio/virtualservice.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: payments\nspec:\n  hosts: [payments]\n  http:\n    - route:\n        - destination: {host: payments, subset: stable}\n          weight: 60\n        - destination: {host: payments, subset: canary}\n          weight: 50\n"},
 			targets: []string{"verify"},
 			want:    []string{"deploy/istio/virtualservice.yaml"},
+		},
+		{
+			// A pull request's chart that prints a CI secret through a
+			// link and loops for ever: the gate fails at the link and
+			// at the chart, within verify's bound, and prints no byte
+			// of the secret.
+			name: "hostile chart fails verify, bounded and without leaking",
+			files: map[string]string{
+				"deploy/helm/payments/templates/leak.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  k: {{ .Files.Get \"files/id_rsa\" | quote }}\n",
+				"deploy/helm/payments/templates/loop.yaml": "{{ range until 100000 }}{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}{{ end }}\n",
+			},
+			links:   map[string]string{"deploy/helm/payments/files/id_rsa": "$OUTSIDE"},
+			targets: []string{"verify"},
+			want: []string{
+				"deploy/helm/payments/files/id_rsa:1:1: helm: symbolic link to a file outside the repository",
+				"deploy/helm/payments/Chart.yaml:1:1: helm: chart payments: its templates ran longer than 20s and were stopped",
+			},
+			absent: []string{hostileSecret},
 		},
 		{
 			name:    "coverage drop fails cover",
@@ -303,6 +323,21 @@ func TestEndToEndGatesBite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			for name, target := range tt.links {
+				if target == "$OUTSIDE" {
+					target = filepath.Join(t.TempDir(), "id_rsa")
+					if err := os.WriteFile(target, []byte(hostileSecret+"\n"), 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p := filepath.Join(dir, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, p); err != nil {
+					t.Fatal(err)
+				}
+			}
 			out, err := run(t, dir, e.env, "go", append([]string{"tool", "mage"}, tt.targets...)...)
 			if err == nil {
 				t.Fatalf("mage %v passed although it must fail:\n%s", tt.targets, out)
@@ -312,9 +347,17 @@ func TestEndToEndGatesBite(t *testing.T) {
 					t.Errorf("output does not name %q:\n%s", w, out)
 				}
 			}
+			for _, a := range tt.absent {
+				if strings.Contains(out, a) {
+					t.Errorf("output holds %q:\n%s", a, out)
+				}
+			}
 		})
 	}
 }
+
+// hostileSecret stands for a CI secret a pull request's link points at.
+const hostileSecret = "SECRET-KEY-MATERIAL-e2e-0123456789"
 
 // uncoveredSource is a package big enough, and untested, to pull coverage
 // under the 85% threshold.

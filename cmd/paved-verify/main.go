@@ -34,13 +34,23 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, verify.Checks())
+	var code int
+	if len(os.Args) == 2 && os.Args[1] == verify.ChartChildArg {
+		code = verify.ServeChartChild(ctx, os.Stdin, os.Stdout, os.Stderr)
+	} else if exe, err := os.Executable(); err != nil {
+		fmt.Fprintln(os.Stderr, "paved: verify: cannot find its own executable, which executes charts' templates in a child process:", err)
+		code = exitError
+	} else {
+		code = run(ctx, os.Args[1:], os.Stdout, os.Stderr, verify.Checks(), verify.ChartLimits{Command: exe})
+	}
 	stop()
 	os.Exit(code)
 }
 
-// run is the command line, with the checks to choose from.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, checks []verify.Check) int {
+// run is the command line, with the checks to choose from and the bounds
+// of charts' templates (paved-verify executes them in a child process of
+// itself, which verify can stop at a deadline and a memory budget).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, checks []verify.Check, charts verify.ChartLimits) int {
 	var names []string
 	for _, c := range checks {
 		names = append(names, c.Name())
@@ -87,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, checks []
 	if len(pos) == 1 {
 		dir = pos[0]
 	}
-	rep, err := verify.Run(ctx, dir, verify.Options{Checks: only, List: checks, Shellcheck: *shellcheck})
+	rep, err := verify.Run(ctx, dir, verify.Options{Checks: only, List: checks, Shellcheck: *shellcheck, Charts: charts})
 	if err != nil {
 		fmt.Fprintf(stderr, "paved: verify %s: %v\n", dir, err)
 		return exitError

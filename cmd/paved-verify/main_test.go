@@ -42,7 +42,7 @@ func TestMainExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(context.Background(), tc.args, &out, &errb, verify.Checks())
+			code := run(context.Background(), tc.args, &out, &errb, verify.Checks(), testCharts(t))
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errb.String())
 			}
@@ -75,7 +75,7 @@ func (broken) Run(context.Context, *verify.Repo) ([]verify.Finding, error) {
 func TestCheckCannotRun(t *testing.T) {
 	dir := caseRepo(t, "../../testdata/verify/istio/weights-110")
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"--shellcheck", "-", dir}, &out, &errb, append(verify.Checks(), broken{}))
+	code := run(context.Background(), []string{"--shellcheck", "-", dir}, &out, &errb, append(verify.Checks(), broken{}), testCharts(t))
 	if code != exitError {
 		t.Fatalf("exit %d, want %d", code, exitError)
 	}
@@ -153,4 +153,24 @@ func caseRepo(t *testing.T, caseDir string) string {
 		}
 	}
 	return dir
+}
+
+// TestMain makes the test binary the child that executes charts'
+// templates, as main makes paved-verify.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == verify.ChartChildArg {
+		os.Exit(verify.ServeChartChild(context.Background(), os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// testCharts has charts' templates executed by a child process of the
+// test binary, as paved-verify executes them in one of itself.
+func testCharts(t *testing.T) verify.ChartLimits {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verify.ChartLimits{Command: exe}
 }

@@ -14,12 +14,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"helm.sh/helm/v4/pkg/chart/common"
-	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
-	"helm.sh/helm/v4/pkg/chart/v2/lint"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	v2util "helm.sh/helm/v4/pkg/chart/v2/util"
-	"helm.sh/helm/v4/pkg/engine"
 )
 
 // helm checks every chart (each Chart.yaml) with Helm's own lint package in
@@ -136,63 +132,52 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 	for _, f := range r.Glob(dir+"/values-*.yaml", dir+"/values-*.yml") {
 		variants = append(variants, path.Base(f))
 	}
-	// Lint and render every variant at once; report in order, the
-	// defaults first, so that a variant only adds what is its own.
-	type result struct {
-		readErr error
-		lint    support.Linter
-		render  *chartRender
-		schema  []Finding
-		err     error
-	}
-	results := make([]result, len(variants))
-	var wg sync.WaitGroup
-	for i, variant := range variants {
-		wg.Go(func() {
-			res := &results[i]
-			vals := map[string]any{}
-			if variant != "" {
-				b, err := r.Read(rel(variant))
-				if err == nil {
-					vals, err = common.ReadValues(b)
-				}
-				if err != nil {
-					res.readErr = err
-					return
-				}
+	// A values file that does not parse is a finding of its own; the
+	// others are linted and rendered, the defaults first, so that a
+	// variant only adds what is its own.
+	var job chartJob
+	var values []map[string]any
+	for _, variant := range variants {
+		vals := map[string]any{}
+		if variant != "" {
+			src, err := r.Read(rel(variant))
+			if err == nil {
+				vals, err = common.ReadValues(src)
 			}
-			// helm lint --strict [-f values-X.yaml]
-			res.lint = lint.RunAll(abs, vals, renderNamespace, lint.WithKubeVersion(kubeVersion()))
-			res.render, res.schema, res.err = renderChart(ctx, r, ci, abs, dir, variant, vals)
-		})
-	}
-	wg.Wait()
-	for i, variant := range variants {
-		res := results[i]
-		if res.readErr != nil {
-			src, _ := r.Read(rel(variant))
-			pe := syntaxError(src, res.readErr)
-			addAt(rel(variant), pe.Line, pe.Col, "", "YAML: %s", pe.Msg)
-			continue
+			if err != nil {
+				pe := syntaxError(src, err)
+				addAt(rel(variant), pe.Line, pe.Col, "", "YAML: %s", pe.Msg)
+				continue
+			}
 		}
+		job.Variants = append(job.Variants, variant)
+		values = append(values, vals)
+	}
+	job.Dir = abs
+	outcomes, err := r.runChart(ctx, job)
+	if err != nil {
+		add(rel("Chart.yaml"), 1, "", "chart %s: %v", ci.Name, err)
+		return ci
+	}
+	for i, variant := range job.Variants {
+		out := outcomes[i]
 		lintErr := false
-		for _, m := range res.lint.Messages {
-			if m.Severity < support.WarningSev || isSchemaMessage(m) {
+		for _, m := range out.Lint {
+			if m.Severity < support.WarningSev || isSchemaMessage(m.Err) {
 				continue // schema failures are placed by schemaFindings
 			}
 			lintErr = lintErr || m.Severity >= support.ErrorSev
-			file, line := lintPosition(dir, m)
-			msg := strings.TrimPrefix(m.Err.Error(), "error: ")
+			file, line := lintPosition(dir, m.Path, m.Err)
+			msg := strings.TrimPrefix(m.Err, "error: ")
 			if m.Severity == support.WarningSev {
 				msg = "warning: " + msg
 			}
 			addAt(file, line, 1, variant, "%s", msg)
 		}
-		for _, f := range res.schema {
+		rd, schema, err := renderChart(r, ci, abs, dir, variant, values[i], out)
+		for _, f := range schema {
 			addAt(f.Path, f.Line, f.Col, variant, "%s", f.Message)
 		}
-
-		rd, err := res.render, res.err
 		if err != nil {
 			// Template errors are what lint reports as well; keep one.
 			if !lintErr {
@@ -208,8 +193,8 @@ func (r *Repo) loadChart(ctx context.Context, dir string) *chartInfo {
 // isSchemaMessage reports whether a lint message is Helm's values schema
 // failure ("- at '/path': ..." lines), which verify reports itself, one
 // finding per failing value.
-func isSchemaMessage(m support.Message) bool {
-	return schemaErrRE.MatchString(m.Err.Error())
+func isSchemaMessage(msg string) bool {
+	return schemaErrRE.MatchString(msg)
 }
 
 var schemaErrRE = regexp.MustCompile(`(?m)^\s*- at '(/[^']*)?': `)
@@ -218,14 +203,14 @@ var fileLineRE = regexp.MustCompile(`((?:[\w.-]+/)*[\w.-]+\.(?:yaml|yml|tpl|txt|
 
 // lintPosition places a lint message: its path within the chart, and a line
 // when the message names one for that file.
-func lintPosition(dir string, m support.Message) (string, int) {
-	p := strings.TrimSuffix(m.Path, "/")
+func lintPosition(dir, msgPath, msg string) (string, int) {
+	p := strings.TrimSuffix(msgPath, "/")
 	file := path.Join(dir, p)
 	if p == "templates" || p == "" {
 		file = path.Join(dir, "Chart.yaml")
 	}
 	line := 1
-	for _, sm := range fileLineRE.FindAllStringSubmatch(m.Err.Error(), -1) {
+	for _, sm := range fileLineRE.FindAllStringSubmatch(msg, -1) {
 		name := sm[1]
 		// Template errors name chartname/templates/x.yaml.
 		if i := strings.Index(name, "templates/"); i >= 0 {
@@ -241,80 +226,6 @@ func lintPosition(dir string, m support.Message) (string, int) {
 		}
 	}
 	return file, line
-}
-
-// renderChart renders a chart as `helm install --dry-run=client` does:
-// dependencies processed, values coalesced and checked against
-// values.schema.json, kubeVersion checked, templates executed.
-// staged is the chart's copy that stage made, dir its repository path.
-func renderChart(ctx context.Context, r *Repo, ci *chartInfo, staged, dir, variant string, vals map[string]any) (*chartRender, []Finding, error) {
-	ch, err := loader.Load(staged) // a fresh copy: rendering changes the chart's values
-	if err != nil {
-		return nil, nil, err
-	}
-	caps := common.DefaultCapabilities.Copy()
-	caps.KubeVersion = *kubeVersion()
-	if ch.Metadata.KubeVersion != "" && !v2util.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
-		return nil, nil, fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.Version)
-	}
-	if err := v2util.ProcessDependencies(ch, vals); err != nil {
-		return nil, nil, err
-	}
-	cvals, err := chartutil.CoalesceValues(ch, vals)
-	if err != nil {
-		return nil, nil, err
-	}
-	vf := newValuesFiles(r, dir, variant)
-	// The schema is checked here rather than by Helm, so that every failing
-	// value is a finding at its place and the rendering goes on: the
-	// objects' own problems are reported in the same run.
-	var schema []Finding
-	if ch.Schema != nil {
-		schema = schemaFindings(ci.schema, cvals, vf)
-	}
-	opts := common.ReleaseOptions{Name: ch.Name(), Namespace: renderNamespace, Revision: 1, IsInstall: true}
-	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, cvals, opts, caps, true)
-	if err != nil {
-		return nil, schema, err
-	}
-	maps := map[string]*templateMap{}
-	for _, t := range ch.Templates {
-		if base := path.Base(t.Name); strings.HasPrefix(base, "_") || !isManifestName(base) {
-			continue
-		}
-		key := path.Join(ch.Name(), t.Name)
-		if data, m := instrumentTemplate(key, t.Data); m != nil {
-			t.Data, maps[key] = data, m
-		}
-	}
-	var e engine.Engine
-	files, err := e.RenderWithContext(ctx, ch, rv)
-	if err != nil {
-		return nil, schema, err
-	}
-	rd := &chartRender{Chart: ci, Variant: variant, values: vf}
-	for _, key := range sortedKeys(files) {
-		base := path.Base(key)
-		if strings.HasPrefix(base, "_") || base == "NOTES.txt" {
-			continue
-		}
-		if !isManifestName(base) {
-			continue
-		}
-		text := []byte(files[key])
-		m := maps[key]
-		if m != nil {
-			text = m.strip(text)
-		}
-		_, within, _ := strings.Cut(key, "/") // drop the chart name
-		file := path.Join(dir, within)
-		docs, _ := splitYAML(text) // YAML errors in rendered output are lint's
-		for _, o := range newObjects(file, docs) {
-			o.render, o.text, o.tmap = rd, text, m
-			rd.Objects = append(rd.Objects, o)
-		}
-	}
-	return rd, schema, nil
 }
 
 // isManifestName reports whether a template's output is Kubernetes objects.

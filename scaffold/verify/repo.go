@@ -30,7 +30,8 @@ type Repo struct {
 	// element of go.mod's module path; empty when neither exists.
 	Service string
 
-	shellcheck string
+	shellcheck  string
+	chartLimits ChartLimits
 
 	// Links are the symbolic links of the repository whose target is not
 	// a file inside it (outside, or nowhere). No check reads through them:

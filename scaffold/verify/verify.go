@@ -83,6 +83,9 @@ type Options struct {
 	// Shellcheck is the shellcheck executable for the workflow check; empty
 	// means "shellcheck" when it is on PATH. "-" disables it.
 	Shellcheck string
+	// Charts bounds the execution of each chart's templates; paved-verify
+	// runs them in a child process of itself.
+	Charts ChartLimits
 }
 
 // A CheckError says that a check could not run.
@@ -118,6 +121,7 @@ func Run(ctx context.Context, dir string, opts Options) (*Report, error) {
 		return nil, err
 	}
 	repo.shellcheck = opts.Shellcheck
+	repo.chartLimits = opts.Charts
 	all := opts.List
 	if all == nil {
 		all = Checks()
