@@ -52,18 +52,9 @@ type istioObj struct {
 }
 
 func (c istio) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	all, err := r.allObjects(ctx)
+	objs, err := r.objectsOf(ctx, "networking.istio.io")
 	if err != nil {
 		return nil, err
-	}
-	var objs []*kobject
-	for _, o := range all {
-		if o.group() == "networking.istio.io" {
-			objs = append(objs, o)
-		}
-	}
-	if len(objs) == 0 {
-		return nil, ErrNoInput
 	}
 	var out []Finding
 	var decoded []istioObj

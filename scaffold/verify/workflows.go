@@ -24,7 +24,7 @@ type workflows struct{}
 func (workflows) Name() string { return "workflows" }
 
 func (c workflows) Run(ctx context.Context, r *Repo) ([]Finding, error) {
-	files := r.Glob(".github/workflows/*.yml", ".github/workflows/*.yaml")
+	files := r.Glob(workflowFiles...)
 	if len(files) == 0 {
 		return nil, ErrNoInput
 	}
