@@ -34,6 +34,7 @@ var startsOtherPrograms = map[string]string{
 	"cmd/paved/verify.go:cmdVerify":                      "paved-verify, found beside paved, on PATH or in the user cache",
 	"cmd/paved/verify_build.go:runBuild":                 "the go command, building paved-verify",
 	"scaffold/verify/golangcinames.go:GolangciNamesFile": "the golangci-lint binary the generator is given",
+	"scaffold/verify/chartexec.go:runChartChild":         "paved-verify itself (its os.Executable), executing a chart's templates in a child process",
 	"magefiles/magefile.go:Lint":                         "the golangci-lint binary built into the user cache",
 	"magefiles/bench.go:command":                         "the bench's yardsticks: paved, the floor, gonew, cp, go and a do-nothing program",
 }

@@ -20,6 +20,7 @@ func Checks() []Check {
 		chaos{},
 		rollouts{},
 		argocd{},
+		environments{},
 		prometheus{},
 		references{},
 		consistency{},
