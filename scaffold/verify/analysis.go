@@ -51,6 +51,8 @@ var (
 
 func (rs *rolloutSet) queryFindings(check string) []Finding {
 	exposed := exposedMetrics(rs.r)
+	schema, _ := readMetricSchema(rs.r) // a schema that does not parse is the prometheus check's finding
+	added := monitorLabels(rs.all)
 	recorded, sloRoutes := rs.sloRules()
 	p := parser.NewParser(parser.Options{})
 	var out []Finding
@@ -110,6 +112,9 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 				mnode = items[i]
 			}
 			out = append(out, conditionFindings(check, o, mnode, m.Name, m.SuccessCondition, m.FailureCondition, expr.Type())...)
+			for _, u := range unknownLabels(expr, schema, added, rs.r.Service) {
+				out = append(out, o.finding(check, at(u.offset), "%s: metric %q %s", o.describe(), m.Name, u.message()))
+			}
 			if exposed != nil {
 				for _, u := range unexposedMetrics(expr, exposed, recorded, rs.r.Service) {
 					out = append(out, o.finding(check, at(u.offset), "%s: metric %q reads %q, which the service does not expose (%s)", o.describe(), m.Name, u.name, exposed.where))

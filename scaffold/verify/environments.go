@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -102,9 +101,6 @@ func (c environments) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 	return out, nil
 }
 
-// typeErrLineRE splits yaml.v3's "line N: message".
-var typeErrLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-
 // parseEnvironments reads environmentsFile strictly: an unknown key is a
 // finding, as a promise verify cannot hold.
 func parseEnvironments(src []byte) ([]*environment, []Finding) {
@@ -116,21 +112,7 @@ func parseEnvironments(src []byte) ([]*environment, []Finding) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(&strict); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			var out []Finding
-			for _, msg := range te.Errors {
-				line := 1
-				if m := typeErrLineRE.FindStringSubmatch(msg); m != nil {
-					line, _ = strconv.Atoi(m[1])
-					msg = m[2]
-				}
-				out = append(out, Finding{Path: environmentsFile, Line: line, Col: 1, Message: strings.Replace(msg, " in type verify.environment", "", 1)})
-			}
-			return nil, out
-		}
-		pe := syntaxError(src, err)
-		return nil, []Finding{{Path: environmentsFile, Line: max(pe.Line, 1), Col: max(pe.Col, 1), Message: pe.Msg}}
+		return nil, decodeFindings(environmentsFile, src, err)
 	}
 	var nodes struct {
 		Environments []yaml.Node `yaml:"environments"`

@@ -149,6 +149,16 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		}
 	}
 	out = append(out, sloChecks(c.Name(), p, ok)...)
+	schema, fs := readMetricSchema(r)
+	out = append(out, fs...)
+	added := monitorLabels(objs)
+	for _, pr := range ok {
+		pr.eachRule(p, func(rl rulefmt.Rule, expr parser.Expr, at func(offset int) *yaml.Node) {
+			for _, u := range unknownLabels(expr, schema, added, r.Service) {
+				out = append(out, pr.s.finding(c.Name(), at(u.offset), 0, 0, "rule %q %s", cmp.Or(rl.Record, rl.Alert), u.message()))
+			}
+		})
+	}
 	if exposed == nil {
 		return out, nil
 	}

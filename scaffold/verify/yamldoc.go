@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	goccy "github.com/goccy/go-yaml"
@@ -137,3 +139,30 @@ func unclosedFlow(tk *token.Token) *token.Token {
 	}
 	return nil
 }
+
+// decodeFindings places the error of a strict yaml.v3 decode of file: a
+// syntax error where it is, and each unknown field or wrong type at its
+// line ("line N: ..." in a yaml.TypeError), without Go's type names.
+func decodeFindings(file string, src []byte, err error) []Finding {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		pe := syntaxError(src, err)
+		return []Finding{{Path: file, Line: max(pe.Line, 1), Col: max(pe.Col, 1), Message: pe.Msg}}
+	}
+	var out []Finding
+	for _, msg := range te.Errors {
+		line := 1
+		if m := typeErrLineRE.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		msg = typeNameRE.ReplaceAllString(msg, "")
+		out = append(out, Finding{Path: file, Line: line, Col: 1, Message: msg})
+	}
+	return out
+}
+
+var (
+	typeErrLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+	typeNameRE    = regexp.MustCompile(` in type [\w.\[\]*]+$`)
+)

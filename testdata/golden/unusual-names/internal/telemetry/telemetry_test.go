@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.yaml.in/yaml/v3"
 
 	"example.com/acme/billing-api-gateway-for-eu2-region/v2/internal/buildinfo"
 )
@@ -337,5 +341,72 @@ func TestMetricNamesAreTheContract(t *testing.T) {
 	t.Parallel()
 	if RequestsTotalName != "http_server_requests_total" || RequestDurationName != "http_server_request_duration_seconds" {
 		t.Error("metric names changed: update the SLO rules under deploy/ too")
+	}
+}
+
+// TestMetricsMatchSchema: what /metrics exposes, after a request, is what
+// metrics.yaml says, metric by metric and label by label; every metric of
+// this package is in it (Go's and the process's collectors are not: no
+// rule of the service selects them by label).
+func TestMetricsMatchSchema(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("metrics.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Metrics []struct {
+			Name, Type string
+			Labels     []string
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&schema); err != nil {
+		t.Fatalf("metrics.yaml: %v", err)
+	}
+	m := NewMetrics(testID)
+	h := m.Middleware(zerolog.Nop(), nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil))
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		name := f.GetName()
+		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") {
+			continue
+		}
+		i := slices.IndexFunc(schema.Metrics, func(s struct {
+			Name, Type string
+			Labels     []string
+		}) bool {
+			ok, _ := path.Match(s.Name, name)
+			return ok
+		})
+		if i < 0 {
+			t.Errorf("/metrics exposes %s, which metrics.yaml does not list", name)
+			continue
+		}
+		s := schema.Metrics[i]
+		seen[s.Name] = true
+		if got := strings.ToLower(f.GetType().String()); got != s.Type {
+			t.Errorf("%s is a %s, metrics.yaml says %s", name, got, s.Type)
+		}
+		for _, metric := range f.GetMetric() {
+			var labels []string
+			for _, l := range metric.GetLabel() {
+				labels = append(labels, l.GetName())
+			}
+			if !slices.Equal(labels, slices.Sorted(slices.Values(s.Labels))) {
+				t.Errorf("%s has labels %v, metrics.yaml says %v", name, labels, s.Labels)
+			}
+		}
+	}
+	for _, s := range schema.Metrics {
+		if !seen[s.Name] {
+			t.Errorf("metrics.yaml lists %s, which /metrics does not expose", s.Name)
+		}
 	}
 }
