@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -49,7 +50,7 @@ var (
 	templateRE = regexp.MustCompile(`\{\{[^}]*\}\}`)
 )
 
-func (rs *rolloutSet) queryFindings(check string) []Finding {
+func (rs *rolloutSet) queryFindings(ctx context.Context, check string) []Finding {
 	exposed := exposedMetrics(rs.r)
 	schema, _ := readMetricSchema(rs.r) // a schema that does not parse is the prometheus check's finding
 	added := monitorLabels(rs.all)
@@ -111,7 +112,11 @@ func (rs *rolloutSet) queryFindings(check string) []Finding {
 			if items := seqItems(lookupValue(o.Doc.Root, "spec", "metrics")); i < len(items) {
 				mnode = items[i]
 			}
-			out = append(out, conditionFindings(check, o, mnode, m.Name, m.SuccessCondition, m.FailureCondition, expr.Type())...)
+			conds := conditionFindings(check, o, mnode, m.Name, m.SuccessCondition, m.FailureCondition, expr.Type())
+			out = append(out, conds...)
+			if len(conds) == 0 {
+				out = append(out, canaryFindings(ctx, check, o, mnode, m.Name, sub, expr, m.SuccessCondition, m.FailureCondition, schema)...)
+			}
 			for _, u := range unknownLabels(expr, schema, added, rs.r.Service) {
 				out = append(out, o.finding(check, at(u.offset), "%s: metric %q %s", o.describe(), m.Name, u.message()))
 			}

@@ -54,7 +54,7 @@ func FuzzArgoObjects(f *testing.F) {
 		}
 		check(fs)
 		check(unknownArgoKinds("rollouts", objs, func(g, k string) bool { return true }))
-		check(newRolloutSet(r, objs, ok).findings("rollouts"))
+		check(newRolloutSet(r, objs, ok).findings(context.Background(), "rollouts"))
 	})
 }
 

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -129,7 +130,7 @@ func newRolloutSet(r *Repo, all []*kobject, ok []crdObject) *rolloutSet {
 	return rs
 }
 
-func (rs *rolloutSet) findings(check string) []Finding {
+func (rs *rolloutSet) findings(ctx context.Context, check string) []Finding {
 	var out []Finding
 	for _, ro := range rs.rollouts {
 		var shape rolloutShape
@@ -141,7 +142,7 @@ func (rs *rolloutSet) findings(check string) []Finding {
 		out = append(out, rs.analysisRefFindings(check, ro.o, &shape)...)
 		out = append(out, rs.workloadFindings(check, ro.o, &shape)...)
 	}
-	out = append(out, rs.queryFindings(check)...)
+	out = append(out, rs.queryFindings(ctx, check)...)
 	return out
 }
 

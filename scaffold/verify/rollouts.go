@@ -60,7 +60,7 @@ func (c rollouts) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		out = append(out, fs...)
 		out = append(out, unknownArgoKinds(c.Name(), set, isRollouts)...)
 		rs := newRolloutSet(r, set, ok)
-		out = append(out, rs.findings(c.Name())...)
+		out = append(out, rs.findings(ctx, c.Name())...)
 	}
 	if !ran {
 		return nil, ErrNoInput
