@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -159,7 +160,7 @@ func newCanarySim(expr parser.Expr, schema *metricSchema) *canarySim {
 				matchers[m] = map[string][]*labels.Matcher{}
 			}
 			for _, lm := range n.LabelMatchers {
-				if lm.Name != labels.MetricName && lm.Name != "code" && lm.Name != "le" {
+				if lm.Name != model.MetricNameLabel && lm.Name != "code" && lm.Name != "le" {
 					matchers[m][lm.Name] = append(matchers[m][lm.Name], lm)
 				}
 			}
@@ -207,7 +208,7 @@ func (s *canarySim) eval(ctx context.Context, query string, failing float64) (an
 		for m, base := range s.families {
 			series := func(name string, extra ...string) labels.Labels {
 				b := labels.NewBuilder(base)
-				b.Set(labels.MetricName, name)
+				b.Set(model.MetricNameLabel, name)
 				for i := 0; i+1 < len(extra); i += 2 {
 					b.Set(extra[i], extra[i+1])
 				}

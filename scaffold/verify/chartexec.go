@@ -126,7 +126,7 @@ func runChartChild(ctx context.Context, lim ChartLimits, job chartJob) ([]chartO
 	defer cancel()
 	stdout := &cappedBuffer{limit: chartOutputLimit, over: cancel}
 	stderr := &cappedBuffer{limit: 4 << 10}
-	cmd := exec.CommandContext(ctx, lim.Command, ChartChildArg) //nolint:gosec // the verifier's own executable
+	cmd := exec.CommandContext(ctx, lim.Command, ChartChildArg)
 	cmd.Env = childEnv(os.Environ())
 	cmd.Stdin = bytes.NewReader(in)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -142,7 +142,7 @@ func runChartChild(ctx context.Context, lim ChartLimits, job chartJob) ([]chartO
 		return nil, fmt.Errorf("its templates used more than %d MiB of memory and were stopped", lim.Memory>>20)
 	case err != nil:
 		msg, _, _ := strings.Cut(strings.TrimSpace(stderr.buf.String()), "\n")
-		return nil, fmt.Errorf("executing its templates: %v: %s", err, msg)
+		return nil, fmt.Errorf("executing its templates: %w: %s", err, msg)
 	}
 	var outs []chartOutcome
 	if err := json.Unmarshal(stdout.buf.Bytes(), &outs); err != nil || len(outs) != len(job.Variants) {
@@ -219,7 +219,7 @@ func watchHeap(budget int64, stderr io.Writer) (stop func()) {
 				return
 			case <-tick.C:
 				metrics.Read(sample)
-				if v := sample[0].Value; v.Kind() == metrics.KindUint64 && v.Uint64() > uint64(budget) {
+				if v := sample[0].Value; v.Kind() == metrics.KindUint64 && float64(v.Uint64()) > float64(budget) {
 					fmt.Fprintf(stderr, "paved-verify: the chart's templates passed the memory budget (%d MiB)\n", budget>>20)
 					os.Exit(exitOverMemory)
 				}

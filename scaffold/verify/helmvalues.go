@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goccy/go-yaml/token"
+
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -59,6 +61,50 @@ type valuePos struct {
 	Line, Col int    // the key's position
 	ValLine   int    // the value's position (the key's for a map or list)
 	ValCol    int
+	value     ast.Node // the value set there (nil: not known)
+}
+
+// holding returns where the value at pos, or a scalar below it, prints as
+// text: the value a rendered scalar came from. A value that prints
+// otherwise did not write it as it stands: the template changed it
+// ({{ mul .weight 10 }}), or a range element wrote it, which one unknown.
+// A position without its value holds anything.
+func (pos valuePos) holding(text string) (valuePos, bool) {
+	if pos.value == nil {
+		return pos, true
+	}
+	var found *token.Token
+	ast.Walk(walkFunc(func(n ast.Node) bool {
+		if found != nil {
+			return false
+		}
+		switch unwrap(n).(type) {
+		case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode, *ast.AnchorNode, *ast.TagNode, *ast.DocumentNode:
+			return true
+		}
+		if tk := n.GetToken(); tk != nil && tk.Value == text {
+			found = tk
+		}
+		return false
+	}), pos.value)
+	if found == nil {
+		return pos, false
+	}
+	pos.ValLine, pos.ValCol = found.Position.Line, found.Position.Column
+	if pos.value.GetToken() != found {
+		pos.Line, pos.Col = pos.ValLine, pos.ValCol
+	}
+	return pos, true
+}
+
+// walkFunc is an ast.Visitor of one function: true walks into the node.
+type walkFunc func(ast.Node) bool
+
+func (f walkFunc) Visit(n ast.Node) ast.Visitor {
+	if f(n) {
+		return f
+	}
+	return nil
 }
 
 // find returns where the winning values file sets the value at p (map keys;
@@ -117,7 +163,7 @@ func valueNodeAt(n ast.Node, p []string) (valuePos, bool) {
 		if tk == nil {
 			return at, false
 		}
-		return valuePos{Line: tk.Position.Line, Col: tk.Position.Column, ValLine: tk.Position.Line, ValCol: tk.Position.Column}, true
+		return valuePos{Line: tk.Position.Line, Col: tk.Position.Column, ValLine: tk.Position.Line, ValCol: tk.Position.Column, value: n}, true
 	}
 	n = unwrap(n)
 	switch m := n.(type) {
@@ -146,7 +192,7 @@ func entryAt(mv *ast.MappingValueNode, rest []string) (valuePos, bool) {
 		return valueNodeAt(mv.Value, rest)
 	}
 	kt := mv.Key.GetToken()
-	pos := valuePos{Line: kt.Position.Line, Col: kt.Position.Column, ValLine: kt.Position.Line, ValCol: kt.Position.Column}
+	pos := valuePos{Line: kt.Position.Line, Col: kt.Position.Column, ValLine: kt.Position.Line, ValCol: kt.Position.Column, value: mv.Value}
 	switch v := unwrap(mv.Value).(type) {
 	case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode, nil:
 	default:

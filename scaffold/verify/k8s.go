@@ -91,7 +91,9 @@ func (o *kobject) at(n *yaml.Node, keyOnly bool) (string, int, int) {
 			if c == n {
 				return pos.File, pos.Line, pos.Col
 			}
-			return pos.File, pos.ValLine, pos.ValCol
+			if pos, ok := pos.holding(c.Value); ok {
+				return pos.File, pos.ValLine, pos.ValCol
+			}
 		}
 		return o.File, or.line, or.col
 	}

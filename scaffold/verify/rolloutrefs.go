@@ -89,14 +89,17 @@ type vsShape struct {
 	Spec struct {
 		HTTP []struct {
 			Name  string `json:"name"`
-			Route []struct {
-				Destination struct {
-					Host   string `json:"host"`
-					Subset string `json:"subset"`
-				} `json:"destination"`
-			} `json:"route"`
+			Route []vsDestinationShape `json:"route"`
 		} `json:"http"`
 	} `json:"spec"`
+}
+
+// vsDestinationShape is one destination of an HTTP route.
+type vsDestinationShape struct {
+	Destination struct {
+		Host   string `json:"host"`
+		Subset string `json:"subset"`
+	} `json:"destination"`
 }
 
 type drShape struct {
@@ -277,12 +280,32 @@ func (rs *rolloutSet) trafficFindings(check string, o *kobject, ro *rolloutShape
 					if istio.DestinationRule == nil {
 						what = "Service"
 					}
+					if brokenDestination(vs.Spec.HTTP[k].Route, subsets, istio.DestinationRule != nil) {
+						// The route sends to a subset the DestinationRule
+						// lacks (or to none): the VirtualService's text is
+						// what must change, there.
+						vsAt := nodeAt(objs[0], fmt.Sprintf("spec.http[%d].route", k))
+						out = append(out, objs[0].finding(check, vsAt, "%s: HTTP route %q has no destination with %s %q, which %s shifts traffic to: the controller cannot set its weight", objs[0].describe(), name, what, w, o.describe()))
+						continue
+					}
 					out = append(out, o.finding(check, at, "%s: HTTP route %q of VirtualService %s has no destination with %s %q: the controller cannot set its weight", o.describe(), name, ref.Name, what, w))
 				}
 			}
 		}
 	}
 	return out
+}
+
+// brokenDestination reports whether a route sends to a subset the
+// DestinationRule does not define, or to no subset, when subsets are
+// what the Rollout shifts between.
+func brokenDestination(route []vsDestinationShape, subsets []string, bySubset bool) bool {
+	if !bySubset {
+		return false
+	}
+	return slices.ContainsFunc(route, func(d vsDestinationShape) bool {
+		return !slices.Contains(subsets, d.Destination.Subset)
+	})
 }
 
 // analysisRefFindings: every analysis names a template that exists, and
