@@ -88,7 +88,7 @@ type rolloutAnalysis struct {
 type vsShape struct {
 	Spec struct {
 		HTTP []struct {
-			Name  string `json:"name"`
+			Name  string               `json:"name"`
 			Route []vsDestinationShape `json:"route"`
 		} `json:"http"`
 	} `json:"spec"`
