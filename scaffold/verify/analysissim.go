@@ -138,6 +138,9 @@ type canarySim struct {
 	window   time.Duration // the longest range the query reads
 }
 
+// maxSimWindow is the longest range a judged query may read.
+const maxSimWindow = 24 * time.Hour
+
 // simValues are the values tried for a label the query constrains without
 // naming one value.
 var simValues = []string{"GET /items/{id}", "GET", "x"}
@@ -167,7 +170,9 @@ func newCanarySim(expr parser.Expr, schema *metricSchema) *canarySim {
 		}
 		return nil
 	})
-	if !ok || len(matchers) == 0 {
+	// A window past a day is no canary's (and an hour of samples per
+	// 15 s for each of years would not fit): not judged.
+	if !ok || len(matchers) == 0 || sim.window > maxSimWindow {
 		return nil
 	}
 	for m, byLabel := range matchers {

@@ -1,6 +1,10 @@
 package verify
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/prometheus/prometheus/promql/parser"
+)
 
 // An analysis whose conditions judge the canary backwards passes every
 // shape check and promotes a canary burning its error budget: each is
@@ -34,4 +38,23 @@ func TestCanaryMeaningInjections(t *testing.T) {
 			old: "{{- $max := $a.maxBurnRate }}", new: "{{- $max := 0.2 }}",
 			want: both("a canary burning its error budget at half the rate the SLO allows (result [0.5]) is judged Failed, not Successful")},
 	})
+}
+
+// A query reading a range of years is not simulated (its samples would
+// not fit), and says nothing rather than hold verify.
+func TestCanarySimBoundsTheWindow(t *testing.T) {
+	schema := &metricSchema{Metrics: []schemaMetric{{Name: "http_server_requests_total", Type: "counter", Labels: []string{"route", "code", "method"}}}}
+	for _, q := range []string{`sum(rate(http_server_requests_total{code=~"5.."}[100y]))`, `sum(rate(http_server_requests_total[25h]))`} {
+		expr, err := parser.NewParser(parser.Options{}).ParseExpr(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sim := newCanarySim(expr, schema); sim != nil {
+			t.Errorf("%s: simulated over %s", q, sim.window)
+		}
+	}
+	expr, _ := parser.NewParser(parser.Options{}).ParseExpr(`sum(rate(http_server_requests_total[5m]))`)
+	if newCanarySim(expr, schema) == nil {
+		t.Error("a 5m window is not simulated")
+	}
 }
