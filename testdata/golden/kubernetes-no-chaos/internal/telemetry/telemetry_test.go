@@ -362,8 +362,8 @@ func TestMetricsMatchSchema(t *testing.T) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
-	if err := dec.Decode(&schema); err != nil {
-		t.Fatalf("metrics.yaml: %v", err)
+	if derr := dec.Decode(&schema); derr != nil {
+		t.Fatalf("metrics.yaml: %v", derr)
 	}
 	m := NewMetrics(testID)
 	h := m.Middleware(zerolog.Nop(), nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
