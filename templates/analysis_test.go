@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paved-dev/paved/scaffold/verify/promstore"
 	"github.com/paved-dev/paved/templates/templatetest"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -257,14 +258,14 @@ func runStep(t *testing.T, metrics []argoMetric, ss []series, wantNaN bool) (map
 		}
 	}
 	start := time.Unix(0, 0).UTC()
-	st := newMemStore()
+	st := promstore.New()
 	end := pause + time.Duration(count)*interval
 	for _, s := range ss {
 		b := labels.NewBuilder(labels.FromMap(s.labels))
 		b.Set(model.MetricNameLabel, s.name)
 		lset := b.Labels()
 		for step := 0; time.Duration(step)*sloStep <= end; step++ {
-			st.add(lset, start.Add(time.Duration(step)*sloStep).UnixMilli(), float64(step)*s.inc)
+			st.Add(lset, start.Add(time.Duration(step)*sloStep).UnixMilli(), float64(step)*s.inc)
 		}
 	}
 	ng := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, Parser: parser.NewParser(parser.Options{})})
@@ -314,7 +315,7 @@ func runStep(t *testing.T, metrics []argoMetric, ss []series, wantNaN bool) (map
 // queryValue evaluates query at ts and returns its value as Argo's
 // provider receives it: encoded as Prometheus's HTTP API encodes it,
 // decoded into client_golang's model types (NaN travels as "NaN").
-func queryValue(t *testing.T, ng *promql.Engine, st *memStore, query string, ts time.Time) model.Value {
+func queryValue(t *testing.T, ng *promql.Engine, st *promstore.Store, query string, ts time.Time) model.Value {
 	t.Helper()
 	q, err := ng.NewInstantQuery(t.Context(), st, nil, query, ts)
 	if err != nil {

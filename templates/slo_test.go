@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paved-dev/paved/scaffold/verify/promstore"
 	"github.com/paved-dev/paved/templates/templatetest"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -161,13 +162,13 @@ func sloRules(t *testing.T, chartDir, namespace string) []rulefmt.RuleGroup {
 func simulate(t *testing.T, groups []rulefmt.RuleGroup, ss []series) []string {
 	t.Helper()
 	start := time.Unix(0, 0).UTC()
-	st := newMemStore()
+	st := promstore.New()
 	for _, s := range ss {
 		b := labels.NewBuilder(labels.FromMap(s.labels))
 		b.Set(model.MetricNameLabel, s.name)
 		lset := b.Labels()
 		for step := 0; step <= sloSteps; step++ {
-			st.add(lset, start.Add(time.Duration(step)*sloStep).UnixMilli(), float64(step)*s.inc)
+			st.Add(lset, start.Add(time.Duration(step)*sloStep).UnixMilli(), float64(step)*s.inc)
 		}
 	}
 	ng := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, Parser: parser.NewParser(parser.Options{})})
@@ -216,7 +217,7 @@ func simulate(t *testing.T, groups []rulefmt.RuleGroup, ss []series) []string {
 	return out
 }
 
-func instant(t *testing.T, ng *promql.Engine, st *memStore, expr string, ts time.Time) promql.Vector {
+func instant(t *testing.T, ng *promql.Engine, st *promstore.Store, expr string, ts time.Time) promql.Vector {
 	t.Helper()
 	q, err := ng.NewInstantQuery(t.Context(), st, nil, expr, ts)
 	if err != nil {
@@ -236,13 +237,13 @@ func instant(t *testing.T, ng *promql.Engine, st *memStore, expr string, ts time
 
 // record writes a recording rule's result at ts, named and labelled as the
 // rule manager names and labels it.
-func record(st *memStore, r rulefmt.Rule, vec promql.Vector, ts time.Time) {
+func record(st *promstore.Store, r rulefmt.Rule, vec promql.Vector, ts time.Time) {
 	for _, smp := range vec {
 		b := labels.NewBuilder(smp.Metric)
 		b.Set(model.MetricNameLabel, r.Record)
 		for k, v := range r.Labels {
 			b.Set(k, v)
 		}
-		st.add(b.Labels(), ts.UnixMilli(), smp.F)
+		st.Add(b.Labels(), ts.UnixMilli(), smp.F)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/paved-dev/paved/scaffold/verify/promstore"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -205,7 +206,7 @@ func newCanarySim(expr parser.Expr, schema *metricSchema) *canarySim {
 func (s *canarySim) eval(ctx context.Context, query string, failing float64) (any, error) {
 	const rate, step = 100.0, 15 * time.Second
 	span := max(time.Hour, 2*s.window)
-	store := newMemStore()
+	store := promstore.New()
 	end := time.Unix(0, 0).Add(span)
 	for t := time.Duration(0); t <= span; t += step {
 		ms := t.Milliseconds()
@@ -222,20 +223,20 @@ func (s *canarySim) eval(ctx context.Context, query string, failing float64) (an
 			switch m.Type {
 			case "counter":
 				if slices.Contains(m.Labels, "code") {
-					store.add(series(m.Name, "code", "200"), ms, n*(1-failing))
-					store.add(series(m.Name, "code", "500"), ms, n*failing)
+					store.Add(series(m.Name, "code", "200"), ms, n*(1-failing))
+					store.Add(series(m.Name, "code", "500"), ms, n*failing)
 				} else {
-					store.add(series(m.Name), ms, n)
+					store.Add(series(m.Name), ms, n)
 				}
 			case "histogram":
 				// Good requests are faster than every threshold, failing
 				// ones slower than all of them.
 				for _, le := range []string{"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"} {
-					store.add(series(m.Name+"_bucket", "le", le), ms, n*(1-failing))
+					store.Add(series(m.Name+"_bucket", "le", le), ms, n*(1-failing))
 				}
-				store.add(series(m.Name+"_bucket", "le", "+Inf"), ms, n)
-				store.add(series(m.Name+"_count"), ms, n)
-				store.add(series(m.Name+"_sum"), ms, n*0.01)
+				store.Add(series(m.Name+"_bucket", "le", "+Inf"), ms, n)
+				store.Add(series(m.Name+"_count"), ms, n)
+				store.Add(series(m.Name+"_sum"), ms, n*0.01)
 			}
 		}
 	}
