@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
@@ -161,14 +160,9 @@ func unknownLabels(expr parser.Expr, s *metricSchema, added map[string]bool, ser
 		if !ok {
 			return nil
 		}
-		name := vs.Name
-		for _, m := range vs.LabelMatchers {
-			switch {
-			case m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual:
-				name = m.Value
-			case m.Name == "job" && (m.Type != labels.MatchEqual || m.Value != service):
-				return nil // another job's series
-			}
+		name, ours := serviceSeries(vs, service)
+		if !ours {
+			return nil
 		}
 		metric, carried := s.series(name)
 		if metric == nil {

@@ -419,16 +419,8 @@ func unexposedMetrics(expr parser.Expr, exposed *metricSet, recorded map[string]
 		if !ok {
 			return nil
 		}
-		name := vs.Name
-		for _, m := range vs.LabelMatchers {
-			switch {
-			case m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual:
-				name = m.Value
-			case m.Name == "job" && (m.Type != labels.MatchEqual || m.Value != service):
-				return nil // another job's metric, or one not known statically
-			}
-		}
-		if name == "" || recorded[name] || seen[name] || exposed.has(name) {
+		name, ours := serviceSeries(vs, service)
+		if !ours || name == "" || recorded[name] || seen[name] || exposed.has(name) {
 			return nil
 		}
 		seen[name] = true
@@ -436,6 +428,23 @@ func unexposedMetrics(expr parser.Expr, exposed *metricSet, recorded map[string]
 		return nil
 	})
 	return out
+}
+
+// serviceSeries returns the metric name a selector reads (its name, or an
+// exact __name__ matcher) and whether the series are the service's own: no
+// job matcher, or job="<service>" (another job's, or one not known
+// statically, are not).
+func serviceSeries(vs *parser.VectorSelector, service string) (name string, ours bool) {
+	name = vs.Name
+	for _, m := range vs.LabelMatchers {
+		switch {
+		case m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual:
+			name = m.Value
+		case m.Name == "job" && (m.Type != labels.MatchEqual || m.Value != service):
+			return name, false
+		}
+	}
+	return name, true
 }
 
 // metricUse is a metric an expression reads, at a byte offset in it.
