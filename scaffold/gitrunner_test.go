@@ -39,9 +39,10 @@ var startsOtherPrograms = map[string]string{
 	"magefiles/bench.go:command":                         "the bench's yardsticks: paved, the floor, gonew, cp, go and a do-nothing program",
 }
 
-// testSupportGit are the places in test support (packages that import
-// "testing", so never part of paved) that start git themselves: they play
-// the user, whose git builds fixture repositories.
+// testSupportGit are the places in test support (the packages under
+// testSupportDirs, which only tests import, so never part of paved) that
+// start git themselves: they play the user, whose git builds fixture
+// repositories.
 var testSupportGit = map[string]string{
 	"scaffold/scaffoldtest/proxy.go:Git":           "builds fixture repositories, as the user would",
 	"scaffold/scaffoldtest/paved.go:checkoutFiles": "lists a checkout's files as the user's git does, to publish it as a module",
@@ -72,7 +73,8 @@ func TestOnlyTheRunnerStartsGit(t *testing.T) {
 		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
 			return nil
 		}
-		starts, testSupport := programStarts(t, p)
+		starts := programStarts(t, p)
+		testSupport := slices.ContainsFunc(testSupportDirs, func(dir string) bool { return strings.HasPrefix(rel, dir) })
 		for _, call := range starts {
 			where := rel + ":" + call.fn
 			switch {
@@ -103,9 +105,11 @@ type programStart struct {
 	line        int
 }
 
-// programStarts lists the calls in a Go file that start a program, and
-// whether the file is test support (it imports "testing").
-func programStarts(t *testing.T, name string) (starts []programStart, testSupport bool) {
+// testSupportDirs hold the packages that only tests import.
+var testSupportDirs = []string{"scaffold/scaffoldtest/", "templates/templatetest/"}
+
+// programStarts lists the calls in a Go file that start a program.
+func programStarts(t *testing.T, name string) []programStart {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
 	if err != nil {
@@ -119,7 +123,6 @@ func programStarts(t *testing.T, name string) (starts []programStart, testSuppor
 			local = imp.Name.Name
 		}
 		imports[local] = path
-		testSupport = testSupport || path == "testing"
 	}
 	var calls []programStart
 	for _, decl := range f.Decls {
@@ -153,7 +156,7 @@ func programStarts(t *testing.T, name string) (starts []programStart, testSuppor
 			return true
 		})
 	}
-	return calls, testSupport
+	return calls
 }
 
 func mapsConcat(a, b map[string]string) map[string]string {

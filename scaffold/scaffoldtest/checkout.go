@@ -5,13 +5,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 )
 
 // CopyCheckout copies the checkout in root to dst, as a fresh clone would
 // hold it with the work tree's changes: the files git tracks or would track
 // (nested modules included), modes kept. dst must not exist.
-func CopyCheckout(t testing.TB, root, dst string) {
+func CopyCheckout(t TB, root, dst string) {
 	t.Helper()
 	for _, name := range checkoutFiles(t, root) {
 		src := filepath.Join(root, filepath.FromSlash(name))
@@ -36,7 +35,7 @@ func CopyCheckout(t testing.TB, root, dst string) {
 // FrontEnv is env with the proxy in front of the go command's own GOPROXY
 // (so a module it lacks comes from there) and modPath exempt from the
 // checksum database, whose tree holds no version the proxy made up.
-func (p *Proxy) FrontEnv(t testing.TB, env []string, modPath string) []string {
+func (p *Proxy) FrontEnv(t TB, env []string, modPath string) []string {
 	t.Helper()
 	goenv := func(key string) string {
 		cmd := exec.CommandContext(t.Context(), "go", "env", key)

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -35,7 +34,7 @@ var pseudoTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // The version names the content: a rebuilt checkout gets a new version, so
 // a module cache shared between runs never serves an older copy under the
 // same name.
-func (p *Proxy) AddCheckout(t testing.TB, modPath, root string) string {
+func (p *Proxy) AddCheckout(t TB, modPath, root string) string {
 	t.Helper()
 	names := checkoutFiles(t, root)
 	sum := sha256.New()
@@ -71,7 +70,7 @@ func (p *Proxy) AddCheckout(t testing.TB, modPath, root string) string {
 }
 
 // publish writes one version of a module into the proxy's layout.
-func (p *Proxy) publish(t testing.TB, modPath, version string, gomod, info, zipData []byte) {
+func (p *Proxy) publish(t TB, modPath, version string, gomod, info, zipData []byte) {
 	t.Helper()
 	escPath, err := module.EscapePath(modPath)
 	if err != nil {
@@ -102,7 +101,7 @@ func (p *Proxy) publish(t testing.TB, modPath, version string, gomod, info, zipD
 // separated and sorted: git's tracked and untracked-but-not-ignored files
 // when root is in a git work tree, else every file. Nested modules, which
 // a module zip never holds, are left out by modzip itself.
-func checkoutFiles(t testing.TB, root string) []string {
+func checkoutFiles(t TB, root string) []string {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
 	cmd.Dir = root

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"testing"
 
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
@@ -23,7 +22,7 @@ type Proxy struct {
 }
 
 // NewProxy makes an empty proxy in a temporary directory.
-func NewProxy(t testing.TB) *Proxy {
+func NewProxy(t TB) *Proxy {
 	return &Proxy{Dir: t.TempDir()}
 }
 
@@ -37,7 +36,7 @@ func (p *Proxy) URL() string {
 }
 
 // Add publishes the module in srcDir (which holds its go.mod) as modPath@version.
-func (p *Proxy) Add(t testing.TB, modPath, version, srcDir string) {
+func (p *Proxy) Add(t TB, modPath, version, srcDir string) {
 	t.Helper()
 	gomod, err := os.ReadFile(filepath.Join(srcDir, "go.mod"))
 	if err != nil {
@@ -54,7 +53,7 @@ func (p *Proxy) Add(t testing.TB, modPath, version, srcDir string) {
 // GoEnv returns an environment in which the go command reads modules from
 // the proxy only, with checksum verification off and a fresh module cache
 // that is removed (despite its read-only files) when the test ends.
-func (p *Proxy) GoEnv(t testing.TB) []string {
+func (p *Proxy) GoEnv(t TB) []string {
 	t.Helper()
 	modcache := filepath.Join(t.TempDir(), "modcache")
 	t.Cleanup(func() { MakeWritable(modcache) })
@@ -80,7 +79,7 @@ func MakeWritable(dir string) {
 }
 
 // WriteTree writes files (slash paths to contents) under dir.
-func WriteTree(t testing.TB, dir string, files map[string]string) {
+func WriteTree(t TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, data := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -95,7 +94,7 @@ func WriteTree(t testing.TB, dir string, files map[string]string) {
 
 // ReadTree reads every file below dir into a map of slash path to content;
 // symbolic links read as "-> target".
-func ReadTree(t testing.TB, dir string) map[string]string {
+func ReadTree(t TB, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
@@ -120,7 +119,7 @@ func ReadTree(t testing.TB, dir string) map[string]string {
 }
 
 // Must fails the test on err, saying what was being done.
-func Must(t testing.TB, what string, err error) {
+func Must(t TB, what string, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(fmt.Errorf("%s: %w", what, err))
@@ -129,7 +128,7 @@ func Must(t testing.TB, what string, err error) {
 
 // Git runs git in dir with a fixed identity and returns its output; a
 // failure fails the test.
-func Git(t testing.TB, dir string, args ...string) string {
+func Git(t TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "git", args...)
 	cmd.Dir = dir
