@@ -127,7 +127,7 @@ func Verify() error {
 // the chart with Helm while playing the Argo Rollouts controller
 // (TestAPIServerTraffic: who owns the canary's weights).
 func APIServer() error {
-	if err := sh.RunV("go", "-C", "tools/kube", "run", "kubetools.go", "binaries"); err != nil {
+	if err := sh.RunV("go", "-C", "tools/kube", "run", "./kubetools", "binaries"); err != nil {
 		return err
 	}
 	return sh.RunV("go", "test", "-tags", "apiserver", "-run", "^TestAPIServer(Traffic)?$", "-count=1", "-timeout", "30m", "-v", "./scaffold/verify/")

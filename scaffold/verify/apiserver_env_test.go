@@ -3,7 +3,7 @@
 package verify_test
 
 // A real, throwaway Kubernetes control plane for the apiserver tier: etcd
-// and kube-apiserver (built and cached by tools/kube/kubetools.go) on
+// and kube-apiserver (built and cached by tools/kube/kubetools) on
 // loopback, with a fresh CA, a bearer token and RBAC, and the Istio, Chaos
 // Mesh, Prometheus Operator, Argo Rollouts and Argo CD CRDs installed.
 // Nothing else runs: no controllers, no kubelet, no ServiceAccount admission
@@ -79,17 +79,17 @@ func toolsDir(t *testing.T) string {
 	return dir
 }
 
-// kubetools runs tools/kube/kubetools.go and decodes its JSON output into v.
+// kubetools runs tools/kube/kubetools and decodes its JSON output into v.
 func kubetools(t *testing.T, v any, args ...string) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "go", append([]string{"run", "kubetools.go"}, args...)...)
+	cmd := exec.CommandContext(t.Context(), "go", append([]string{"run", "./kubetools"}, args...)...)
 	cmd.Dir = toolsDir(t)
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = testWriter{t}
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("go run kubetools.go %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("go run ./kubetools %s: %v", strings.Join(args, " "), err)
 	}
 	if err := json.Unmarshal(stdout.Bytes(), v); err != nil {
 		t.Fatalf("kubetools %s: %v: %s", strings.Join(args, " "), err, stdout.String())

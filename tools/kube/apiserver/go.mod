@@ -2,7 +2,7 @@
 // tier (scaffold/verify/apiserver_test.go). The replace block maps every
 // staging module of k8s.io/kubernetes to its published version, as
 // kubernetes' own go.mod maps them to ./staging. Regenerate with
-// `go run kubetools.go apiserver-mod VERSION` in tools/kube.
+// `go run ./kubetools apiserver-mod VERSION` in tools/kube.
 module github.com/paved-dev/paved/tools/kube/apiserver
 
 go 1.24.0

@@ -1,0 +1,117 @@
+package scaffold
+
+import (
+	"bytes"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// maxLines is how long a non-test Go file may grow before it holds more
+// than one concept.
+const maxLines = 500
+
+// TestShape holds the repository's shape, for every Go file that is not a
+// test (the module, its nested modules and the built-in templates' code;
+// not testdata):
+//   - none imports testing or testing/*: test support takes its own small
+//     interfaces, so a test dependency never reaches paved's binary;
+//   - templates/ imports no paved package: templates are data;
+//   - none is over maxLines lines.
+func TestShape(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "testdata" || d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel := filepath.ToSlash(must(filepath.Rel(root, p)))
+		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		for _, problem := range shapeProblems(rel, must(os.ReadFile(p))) {
+			t.Error(problem)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shapeProblems lists what is wrong with the shape of one non-test Go file.
+func shapeProblems(rel string, src []byte) []string {
+	var problems []string
+	if n := bytes.Count(src, []byte("\n")); n > maxLines {
+		problems = append(problems, rel+": "+strconv.Itoa(n)+" lines, more than "+strconv.Itoa(maxLines)+": split it by concept")
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, rel, src, parser.ImportsOnly)
+	if err != nil {
+		// A template's Go file may hold template actions; it is data.
+		if strings.HasPrefix(rel, "templates/service/") || strings.HasPrefix(rel, "templates/template/") {
+			return problems
+		}
+		return append(problems, err.Error())
+	}
+	templatesPackage := strings.HasPrefix(rel, "templates/") && !strings.Contains(strings.TrimPrefix(rel, "templates/"), "/")
+	for _, imp := range f.Imports {
+		path, _ := strconv.Unquote(imp.Path.Value)
+		where := rel + ":" + strconv.Itoa(fset.Position(imp.Pos()).Line)
+		if path == "testing" || strings.HasPrefix(path, "testing/") {
+			problems = append(problems, where+": imports "+path+" outside a test: take a small interface instead")
+		}
+		if templatesPackage && strings.HasPrefix(path, "github.com/paved-dev/paved/") {
+			problems = append(problems, where+": templates imports "+path+": templates are data, move the code to test support")
+		}
+	}
+	return problems
+}
+
+// TestShapeProblems: each rule of TestShape finds what it is for.
+func TestShapeProblems(t *testing.T) {
+	long := "package x\n" + strings.Repeat("\n", maxLines)
+	tests := []struct {
+		rel, src string
+		want     string // a substring of the one problem; "" for none
+	}{
+		{"scaffold/x.go", "package x\nimport \"testing\"\n", "scaffold/x.go:2: imports testing"},
+		{"scaffold/scaffoldtest/x.go", "package x\nimport \"testing/fstest\"\n", "imports testing/fstest"},
+		{"scaffold/x.go", "package x\nimport \"io/fs\"\n", ""},
+		{"templates/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold\"\n", "templates imports github.com/paved-dev/paved/scaffold"},
+		{"templates/templatetest/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold\"\n", ""},
+		{"scaffold/x.go", long, "501 lines"},
+		{"scaffold/x.go", long[:len(long)-1], ""},
+		{"templates/service/x.go", "package {{.Name}}\n", ""},
+		{"scaffold/x.go", "package {{.Name}}\n", "expected"},
+	}
+	for _, tt := range tests {
+		got := shapeProblems(tt.rel, []byte(tt.src))
+		switch {
+		case tt.want == "" && len(got) != 0:
+			t.Errorf("%s %q: %q, want none", tt.rel, tt.src[:min(len(tt.src), 40)], got)
+		case tt.want != "" && (len(got) != 1 || !strings.Contains(got[0], tt.want)):
+			t.Errorf("%s %q: %q, want one with %q", tt.rel, tt.src[:min(len(tt.src), 40)], got, tt.want)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
