@@ -14,6 +14,7 @@ import (
 	"text/template/parse"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/semver"
 )
@@ -179,8 +180,7 @@ func (p *manifestParser) mapping(n *yaml.Node, what string, handlers map[string]
 		return p.errorf(n, "%s must be a mapping", what)
 	}
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		key, val := n.Content[i], n.Content[i+1]
+	for key, val := range yamlnode.Pairs(n) {
 		h, ok := handlers[key.Value]
 		if !ok {
 			known := make([]string, 0, len(handlers))
@@ -379,8 +379,7 @@ func (p *manifestParser) rename(n *yaml.Node, m *Manifest) error {
 		return p.errorf(n, "rename must be a mapping of template path to output path")
 	}
 	m.Rename = map[string]string{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		from, to := n.Content[i], n.Content[i+1]
+	for from, to := range yamlnode.Pairs(n) {
 		var dst string
 		if err := p.str(to, "rename target", &dst); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/module"
 )
@@ -82,8 +83,8 @@ func (c *testCaseYAML) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: a case must be a mapping", n.Line)
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !slices.Contains(caseKeys, k.Value) {
+	for _, k := range yamlnode.Keys(n) {
+		if !slices.Contains(caseKeys, k.Value) {
 			return fmt.Errorf("line %d: unknown key %q in case (known: %s)", k.Line, k.Value, strings.Join(caseKeys, ", "))
 		}
 	}

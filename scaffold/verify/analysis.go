@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
@@ -73,9 +74,9 @@ func (rs *rolloutSet) queryFindings(ctx context.Context, check string) []Finding
 			}
 			q := m.Provider.Prometheus.Query
 			qpath := fmt.Sprintf("spec.metrics[%d].provider.prometheus.query", i)
-			qnode := lookupValue(o.Doc.Root, "spec", "metrics")
-			if items := seqItems(qnode); i < len(items) {
-				qnode = lookupValue(items[i], "provider", "prometheus", "query")
+			qnode := yamlnode.At(o.Doc.Root, "spec", "metrics")
+			if items := yamlnode.Items(qnode); i < len(items) {
+				qnode = yamlnode.At(items[i], "provider", "prometheus", "query")
 			} else {
 				qnode = nodeAt(o, qpath)
 			}
@@ -109,7 +110,7 @@ func (rs *rolloutSet) queryFindings(ctx context.Context, check string) []Finding
 				continue
 			}
 			var mnode *yaml.Node
-			if items := seqItems(lookupValue(o.Doc.Root, "spec", "metrics")); i < len(items) {
+			if items := yamlnode.Items(yamlnode.At(o.Doc.Root, "spec", "metrics")); i < len(items) {
 				mnode = items[i]
 			}
 			conds := conditionFindings(check, o, mnode, m.Name, m.SuccessCondition, m.FailureCondition, expr.Type())
@@ -255,7 +256,7 @@ func conditionFindings(check string, o *kobject, metric *yaml.Node, name, succes
 		if err != nil && strings.HasPrefix(err.Error(), "failureCondition") || success == "" {
 			key = "failureCondition"
 		}
-		if n := mapValue(metric, key); n != nil {
+		if n := yamlnode.Value(metric, key); n != nil {
 			return n
 		}
 		return metric

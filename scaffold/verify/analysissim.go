@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"github.com/paved-dev/paved/scaffold/verify/promstore"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -88,7 +89,7 @@ func canaryFindings(ctx context.Context, check string, o *kobject, mnode *yaml.N
 		}
 		// At the condition's key: the condition is the template's text
 		// even where a value gives its threshold.
-		at := mapKey(mnode, key)
+		at := yamlnode.Key(mnode, key)
 		if at == nil {
 			at = mnode
 		}

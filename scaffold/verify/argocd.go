@@ -10,6 +10,7 @@ import (
 	"github.com/gobwas/glob"
 
 	"github.com/paved-dev/paved/scaffold"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 )
 
 // argocd checks Argo CD Applications and AppProjects (argoproj.io): as the
@@ -289,7 +290,7 @@ func istioRollout(ctx context.Context, r *Repo, dir string) string {
 		}
 		for _, rd := range ch.Renders {
 			for _, o := range rd.Objects {
-				if isRollout(o) && lookupValue(o.Doc.Root, "spec", "strategy", "canary", "trafficRouting", "istio") != nil {
+				if isRollout(o) && yamlnode.At(o.Doc.Root, "spec", "strategy", "canary", "trafficRouting", "istio") != nil {
 					return o.describe()
 				}
 			}
@@ -325,7 +326,7 @@ func weightOwnership(check string, o *kobject, app *applicationShape, rollout st
 	var out []Finding
 	at := nodeAt(o, "spec.ignoreDifferences")
 	if at == nil {
-		at = mapKey(o.Doc.Root, "spec")
+		at = yamlnode.Key(o.Doc.Root, "spec")
 	}
 	if !covers("VirtualService", "weight", "/spec/http") {
 		out = append(out, o.finding(check, at, "%s: %s sets the VirtualService's route weights during a canary: ignore them (ignoreDifferences: group networking.istio.io, kind VirtualService, jqPathExpressions: [.spec.http[].route[].weight]) or each sync resets them", o.describe(), rollout))
@@ -336,7 +337,7 @@ func weightOwnership(check string, o *kobject, app *applicationShape, rollout st
 	if len(out) == 0 && (app.Spec.SyncPolicy == nil || !slices.Contains(app.Spec.SyncPolicy.SyncOptions, "RespectIgnoreDifferences=true")) {
 		at := nodeAt(o, "spec.syncPolicy.syncOptions")
 		if at == nil {
-			at = mapKey(o.Doc.Root, "spec")
+			at = yamlnode.Key(o.Doc.Root, "spec")
 		}
 		out = append(out, o.finding(check, at, "%s: ignoreDifferences covers what %s writes, but a sync still applies those fields without syncOptions RespectIgnoreDifferences=true", o.describe(), rollout))
 	}

@@ -10,6 +10,7 @@ import (
 	gw "github.com/chaos-mesh/chaos-mesh/api/genericwebhook"
 	chaosv1alpha1 "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
 	"github.com/go-logr/logr"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -49,7 +50,7 @@ func (c chaos) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		gv, _ := schema.ParseGroupVersion(o.APIVersion)
 		obj, err := chaosScheme().New(gv.WithKind(o.Kind))
 		if err != nil {
-			out = append(out, o.finding(c.Name(), mapKey(o.Doc.Root, "kind"), "%s: unknown Chaos Mesh kind %s in %s", o.describe(), o.Kind, o.APIVersion))
+			out = append(out, o.finding(c.Name(), yamlnode.Key(o.Doc.Root, "kind"), "%s: unknown Chaos Mesh kind %s in %s", o.describe(), o.Kind, o.APIVersion))
 			continue
 		}
 		fs := decodeStrict(c.Name(), o, obj)
@@ -98,7 +99,7 @@ func chaosValidate(ctx context.Context, check string, o *kobject, obj runtime.Ob
 		ValidateCreate(context.Context, runtime.Object) (admission.Warnings, error)
 	}); ok {
 		if _, err := v.ValidateCreate(ctx, obj); err != nil {
-			out = append(out, o.finding(check, mapKey(o.Doc.Root, "spec"), "%s: %v", o.describe(), err))
+			out = append(out, o.finding(check, yamlnode.Key(o.Doc.Root, "spec"), "%s: %v", o.describe(), err))
 		}
 	}
 	return out
@@ -119,8 +120,7 @@ func chaosSelectors(check string, o *kobject, pods []podLabels) []Finding {
 		}
 		switch n.Kind {
 		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
+			for k, v := range yamlnode.Pairs(n) {
 				if k.Value == "selector" && v.Kind == yaml.MappingNode {
 					if msg := selectorProblem(v, pods); msg != "" {
 						out = append(out, o.finding(check, k, "%s: %s", o.describe(), msg))
@@ -135,7 +135,7 @@ func chaosSelectors(check string, o *kobject, pods []podLabels) []Finding {
 			}
 		}
 	}
-	walk(mapValue(o.Doc.Root, "spec"), 0)
+	walk(yamlnode.Value(o.Doc.Root, "spec"), 0)
 	return out
 }
 
@@ -212,7 +212,7 @@ func chartPodLabels(ctx context.Context, r *Repo) []podLabels {
 // isHook reports whether a rendered object is a Helm hook (a Job that runs
 // once, not a pod experiments should target).
 func isHook(o *kobject) bool {
-	return lookupValue(o.Doc.Root, "metadata", "annotations", "helm.sh/hook") != nil
+	return yamlnode.At(o.Doc.Root, "metadata", "annotations", "helm.sh/hook") != nil
 }
 
 // chaosEnums checks the fields that the Chaos Mesh CRDs restrict to a set

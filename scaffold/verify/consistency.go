@@ -12,6 +12,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"github.com/rhysd/actionlint"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/modfile"
@@ -268,7 +269,7 @@ func valuesDrift(r *Repo, base string, variants []string) ([]Finding, error) {
 		merged := coalesce(bval, vval)
 		for _, key := range r.Config.InvariantValues {
 			keys := strings.Split(key, ".")
-			if lookupValue(doc.Content[0], keys...) == nil && !setsParent(doc.Content[0], keys) {
+			if yamlnode.At(doc.Content[0], keys...) == nil && !setsParent(doc.Content[0], keys) {
 				continue
 			}
 			want, got := valueAt(bval, keys), valueAt(merged, keys)
@@ -292,7 +293,7 @@ func valuesDrift(r *Repo, base string, variants []string) ([]Finding, error) {
 // something that is not a mapping (e.g. image: "x" replacing image.repository).
 func setsParent(root *yaml.Node, keys []string) bool {
 	for i := 1; i < len(keys); i++ {
-		if n := lookupValue(root, keys[:i]...); n != nil && n.Kind != yaml.MappingNode {
+		if n := yamlnode.At(root, keys[:i]...); n != nil && n.Kind != yaml.MappingNode {
 			return true
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -181,7 +182,7 @@ func validateCR(ctx context.Context, check string, o *kobject, t *crdType) ([]Fi
 	// what the schema prunes, with metadata kept aside as the server does.
 	meta, hasMeta, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	if err != nil {
-		return []Finding{o.finding(check, mapKey(o.Doc.Root, "metadata"), "%s: metadata: %v", o.describe(), err)}, nil
+		return []Finding{o.finding(check, yamlnode.Key(o.Doc.Root, "metadata"), "%s: metadata: %v", o.describe(), err)}, nil
 	}
 	unknown = append(unknown, pruning.PruneWithOptions(obj, t.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
 	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(obj, t.structural)
@@ -200,7 +201,7 @@ func validateCR(ctx context.Context, check string, o *kobject, t *crdType) ([]Fi
 	unknownFields := len(out)
 	if hasMeta {
 		if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
-			return []Finding{o.finding(check, mapKey(o.Doc.Root, "metadata"), "%s: metadata: %v", o.describe(), err)}, nil
+			return []Finding{o.finding(check, yamlnode.Key(o.Doc.Root, "metadata"), "%s: metadata: %v", o.describe(), err)}, nil
 		}
 	}
 	structuraldefaulting.Default(obj, t.structural)
@@ -259,7 +260,7 @@ func crdObjects(ctx context.Context, check string, objs []*kobject, groupKinds f
 			if len(vs) == 0 {
 				continue // a kind no embedded CRD defines: the check says so
 			}
-			out = append(out, o.finding(check, mapKey(o.Doc.Root, "apiVersion"), "%s: %s serves %s in %s, not %s", o.describe(), gv.Group, o.Kind, strings.Join(prefixed(gv.Group+"/", vs), ", "), o.APIVersion))
+			out = append(out, o.finding(check, yamlnode.Key(o.Doc.Root, "apiVersion"), "%s: %s serves %s in %s, not %s", o.describe(), gv.Group, o.Kind, strings.Join(prefixed(gv.Group+"/", vs), ", "), o.APIVersion))
 			continue
 		}
 		t, err := e.build()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -202,7 +203,7 @@ func (rs *refSet) serviceFindings(check string) []Finding {
 			at := nodeAt(s.o, "spec.selector")
 			for _, k := range sortedKeys(s.svc.Spec.Selector) {
 				if !slices.ContainsFunc(rs.workloads, func(w refWorkload) bool { return w.labels[k] == s.svc.Spec.Selector[k] }) {
-					if v := lookupValue(s.o.Doc.Root, "spec", "selector", k); v != nil {
+					if v := yamlnode.At(s.o.Doc.Root, "spec", "selector", k); v != nil {
 						at = v
 					}
 					break

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -162,10 +163,10 @@ func valuesFindings(r *Repo, envs []*environment) []Finding {
 			over := parseValues(r, file)
 			// The winning node of a value: the environment's file, then values.yaml.
 			get := func(keys ...string) (*yaml.Node, string) {
-				if n := lookupValue(over, keys...); n != nil {
+				if n := yamlnode.At(over, keys...); n != nil {
 					return n, file
 				}
-				return lookupValue(base, keys...), path.Join(dir, "values.yaml")
+				return yamlnode.At(base, keys...), path.Join(dir, "values.yaml")
 			}
 			n, at := get("replicaCount")
 			what := "replicaCount"
@@ -214,12 +215,12 @@ func applicationFindings(check string, o *kobject, envs []*environment) []Findin
 	add := func(n *yaml.Node, format string, args ...any) {
 		out = append(out, o.finding(check, n, "Application %s (%s): "+format, append([]any{o.Name, e.Name}, args...)...))
 	}
-	spec := mapValue(o.Doc.Root, "spec")
-	source := mapValue(spec, "source")
-	files := lookupValue(source, "helm", "valueFiles")
+	spec := yamlnode.Value(o.Doc.Root, "spec")
+	source := yamlnode.Value(spec, "source")
+	files := yamlnode.At(source, "helm", "valueFiles")
 	switch {
 	case files == nil || files.Kind != yaml.SequenceNode || len(files.Content) == 0:
-		add(mapValue(source, "helm"), "renders the chart without %s, the values file %s states for %s", e.ValuesFile, e.where(), e.Name)
+		add(yamlnode.Value(source, "helm"), "renders the chart without %s, the values file %s states for %s", e.ValuesFile, e.where(), e.Name)
 	default:
 		has := false
 		for _, f := range files.Content {
@@ -233,29 +234,29 @@ func applicationFindings(check string, o *kobject, envs []*environment) []Findin
 			add(files, "renders the chart without %s, the values file %s states for %s", e.ValuesFile, e.where(), e.Name)
 		}
 	}
-	if ns := lookupValue(spec, "destination", "namespace"); ns == nil || ns.Value != e.ArgoCD.Namespace {
-		add(orNode(ns, mapValue(spec, "destination")), "deploys to namespace %q; %s states %q for %s", valueOf(ns), e.where(), e.ArgoCD.Namespace, e.Name)
+	if ns := yamlnode.At(spec, "destination", "namespace"); ns == nil || ns.Value != e.ArgoCD.Namespace {
+		add(orNode(ns, yamlnode.Value(spec, "destination")), "deploys to namespace %q; %s states %q for %s", valueOf(ns), e.where(), e.ArgoCD.Namespace, e.Name)
 	}
-	if rev := mapValue(source, "targetRevision"); e.ArgoCD.Branch != "" && (rev == nil || rev.Value != e.ArgoCD.Branch) {
+	if rev := yamlnode.Value(source, "targetRevision"); e.ArgoCD.Branch != "" && (rev == nil || rev.Value != e.ArgoCD.Branch) {
 		add(orNode(rev, source), "tracks %q; %s states the branch %s for %s", valueOf(rev), e.where(), e.ArgoCD.Branch, e.Name)
 	}
-	policy := mapValue(spec, "syncPolicy")
-	auto := mapValue(policy, "automated")
+	policy := yamlnode.Value(spec, "syncPolicy")
+	auto := yamlnode.Value(policy, "automated")
 	got := "manual"
 	// at is the line to edit: the first setting that breaks the promise.
-	at := orNode(mapKey(policy, "automated"), orNode(mapKey(spec, "syncPolicy"), spec))
+	at := orNode(yamlnode.Key(policy, "automated"), orNode(yamlnode.Key(spec, "syncPolicy"), spec))
 	if auto != nil {
 		got = "automated"
 		for _, s := range []struct {
 			key  string
 			want bool
 		}{{"prune", e.ArgoCD.Sync.Prune}, {"selfHeal", e.ArgoCD.Sync.SelfHeal}} {
-			b := mapValue(auto, s.key)
+			b := yamlnode.Value(auto, s.key)
 			on := b != nil && b.Value == "true"
 			if on {
 				got += ", " + s.key
 			}
-			if on != s.want && b != nil && at == mapKey(policy, "automated") {
+			if on != s.want && b != nil && at == yamlnode.Key(policy, "automated") {
 				at = b
 			}
 		}
@@ -293,15 +294,11 @@ func workflowEnvFindings(file string, src []byte, envs []*environment) []Finding
 	add := func(n *yaml.Node, format string, args ...any) {
 		out = append(out, Finding{Path: file, Line: n.Line, Col: n.Column, Message: fmt.Sprintf(format, args...)})
 	}
-	jobs := mapValue(&root, "jobs")
-	if jobs == nil || jobs.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(jobs.Content); i += 2 {
-		job := jobs.Content[i+1]
-		envNode := mapValue(job, "environment")
+	jobs := yamlnode.Value(&root, "jobs")
+	for jobKey, job := range yamlnode.Pairs(jobs) {
+		envNode := yamlnode.Value(job, "environment")
 		if envNode != nil && envNode.Kind == yaml.MappingNode {
-			envNode = mapValue(envNode, "name")
+			envNode = yamlnode.Value(envNode, "name")
 		}
 		if envNode == nil {
 			continue
@@ -315,19 +312,19 @@ func workflowEnvFindings(file string, src []byte, envs []*environment) []Finding
 		if e == nil {
 			continue
 		}
-		name := jobs.Content[i].Value
-		steps := mapValue(job, "steps")
+		name := jobKey.Value
+		steps := yamlnode.Value(job, "steps")
 		if steps == nil {
 			continue
 		}
 		for _, step := range steps.Content {
-			if v := lookupValue(step, "env", "VALUES_FILE"); v != nil && v.Value != e.ValuesFile {
+			if v := yamlnode.At(step, "env", "VALUES_FILE"); v != nil && v.Value != e.ValuesFile {
 				add(v, "job %s deploys to %s with VALUES_FILE %s; %s states %s for %s", name, e.Name, v.Value, e.where(), e.ValuesFile, e.Name)
 			}
-			if v := lookupValue(step, "env", "BRANCH"); v != nil && e.ArgoCD != nil && e.ArgoCD.Branch != "" && v.Value != e.ArgoCD.Branch {
+			if v := yamlnode.At(step, "env", "BRANCH"); v != nil && e.ArgoCD != nil && e.ArgoCD.Branch != "" && v.Value != e.ArgoCD.Branch {
 				add(v, "job %s deploys to %s through branch %s; %s states %s for %s", name, e.Name, v.Value, e.where(), e.ArgoCD.Branch, e.Name)
 			}
-			if run := mapValue(step, "run"); run != nil {
+			if run := yamlnode.Value(step, "run"); run != nil {
 				for _, other := range envs {
 					if other != e && other.ValuesFile != e.ValuesFile && strings.Contains(run.Value, other.ValuesFile) {
 						add(run, "job %s deploys to %s with %s, the values file of %s; %s states %s for %s", name, e.Name, other.ValuesFile, other.Name, e.where(), e.ValuesFile, e.Name)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -100,12 +101,11 @@ func workflowEnv(n *yaml.Node, src []byte, report func(line, col int, name, valu
 		}
 		return
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range yamlnode.Pairs(n) {
 		switch {
 		case k.Value == "env" && v.Kind == yaml.MappingNode:
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				report(v.Content[j+1].Line, v.Content[j+1].Column, v.Content[j].Value, v.Content[j+1].Value)
+			for name, value := range yamlnode.Pairs(v) {
+				report(value.Line, value.Column, name.Value, value.Value)
 			}
 		case k.Value == "run" && v.Kind == yaml.ScalarNode:
 			scriptEnv(v, src, report)

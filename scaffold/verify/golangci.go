@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/BurntSushi/toml"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.yaml.in/yaml/v3"
@@ -68,7 +69,7 @@ func (c golangci) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 			continue
 		}
 		if root, errs := parseYAML(src); len(errs) == 0 && root != nil {
-			if v := mapValue(root, "version"); v != nil && v.Value == "2" {
+			if v := yamlnode.Value(root, "version"); v != nil && v.Value == "2" {
 				configV2 = true
 				add(f, golangciNameProblems(root))
 			}
@@ -142,7 +143,7 @@ func validateGolangci(sch *jsonschema.Schema, name string, src []byte) []posErro
 		if root != nil {
 			n := nodeAtPointer(root, e.InstanceLocation)
 			if ap, ok := e.ErrorKind.(*kind.AdditionalProperties); ok && len(ap.Properties) > 0 {
-				if k := mapKey(n, ap.Properties[0]); k != nil {
+				if k := yamlnode.Key(n, ap.Properties[0]); k != nil {
 					n = k
 				}
 			}
@@ -164,7 +165,7 @@ func nodeAtPointer(root *yaml.Node, tokens []string) *yaml.Node {
 	for _, t := range tokens {
 		switch cur.Kind {
 		case yaml.MappingNode:
-			v := mapValue(cur, t)
+			v := yamlnode.Value(cur, t)
 			if v == nil {
 				return cur
 			}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -87,12 +88,12 @@ func golangciNameProblems(root *yaml.Node) []posError {
 		return nil
 	}
 	custom := map[string]bool{}
-	for _, k := range mapKeys(lookupValue(root, "linters", "settings", "custom")) {
+	for _, k := range yamlnode.Keys(yamlnode.At(root, "linters", "settings", "custom")) {
 		custom[k.Value] = true
 	}
 	var out []posError
 	check := func(list *yaml.Node, known []string, what string) {
-		for _, n := range seqItems(list) {
+		for _, n := range yamlnode.Items(list) {
 			if n.Kind != yaml.ScalarNode || custom[n.Value] {
 				continue
 			}
@@ -102,24 +103,13 @@ func golangciNameProblems(root *yaml.Node) []posError {
 		}
 	}
 	for _, k := range []string{"enable", "disable"} {
-		check(lookupValue(root, "linters", k), linters, "linter")
-		check(lookupValue(root, "formatters", k), formatters, "formatter")
+		check(yamlnode.At(root, "linters", k), linters, "linter")
+		check(yamlnode.At(root, "formatters", k), formatters, "formatter")
 	}
 	both := append(slices.Clone(linters), formatters...)
 	slices.Sort(both)
-	for _, rule := range seqItems(lookupValue(root, "linters", "exclusions", "rules")) {
-		check(mapValue(rule, "linters"), both, "linter")
-	}
-	return out
-}
-
-func mapKeys(n *yaml.Node) []*yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, n.Content[i])
+	for _, rule := range yamlnode.Items(yamlnode.At(root, "linters", "exclusions", "rules")) {
+		check(yamlnode.Value(rule, "linters"), both, "linter")
 	}
 	return out
 }
@@ -134,9 +124,9 @@ var actionMajorRE = regexp.MustCompile(`^v(\d+)(?:\.\d+){0,2}$`)
 // commit, the version in the comment after it.
 func golangciActionProblems(root *yaml.Node, configV2 bool) []posError {
 	var out []posError
-	for _, job := range mapValues(mapValue(root, "jobs")) {
-		for _, step := range seqItems(mapValue(job, "steps")) {
-			uses := mapValue(step, "uses")
+	for _, job := range yamlnode.Values(yamlnode.Value(root, "jobs")) {
+		for _, step := range yamlnode.Items(yamlnode.Value(job, "steps")) {
+			uses := yamlnode.Value(step, "uses")
 			if uses == nil || !strings.HasPrefix(uses.Value, "golangci/golangci-lint-action@") {
 				continue
 			}
@@ -149,7 +139,7 @@ func golangciActionProblems(root *yaml.Node, configV2 bool) []posError {
 				continue // not a version we can read
 			}
 			major, _ := strconv.Atoi(m[1])
-			version := lookupValue(step, "with", "version")
+			version := yamlnode.At(step, "with", "version")
 			lint := 0 // golangci-lint's major from with.version; 0: not given or "latest"
 			if version != nil && strings.HasPrefix(version.Value, "v") && len(version.Value) > 1 {
 				lint, _ = strconv.Atoi(strings.SplitN(version.Value[1:], ".", 2)[0])
@@ -165,17 +155,6 @@ func golangciActionProblems(root *yaml.Node, configV2 bool) []posError {
 				out = append(out, posError{Line: version.Line, Col: version.Column, Msg: fmt.Sprintf("golangci-lint %s cannot read the version: \"2\" configuration", version.Value)})
 			}
 		}
-	}
-	return out
-}
-
-func mapValues(n *yaml.Node) []*yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out []*yaml.Node
-	for i := 1; i < len(n.Content); i += 2 {
-		out = append(out, n.Content[i])
 	}
 	return out
 }

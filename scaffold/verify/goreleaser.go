@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/goreleaser/goreleaser/v2/pkg/config"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -44,7 +45,7 @@ func checkGoreleaser(src []byte) []posError {
 	}
 	_ = root.Decode(&versioned)
 	if versioned.Version != 2 {
-		n := mapKey(root, "version")
+		n := yamlnode.Key(root, "version")
 		if n == nil {
 			n = root
 		}
@@ -72,13 +73,13 @@ func checkGoreleaser(src []byte) []posError {
 		out = append(out, posError{Line: n.Line, Col: n.Column, Msg: msg})
 	})
 	for _, key := range []string{"dockers", "docker_manifests"} {
-		if k := mapKey(root, key); k != nil && !taggedDeprecated(reflect.TypeOf(proj), key) {
+		if k := yamlnode.Key(root, key); k != nil && !taggedDeprecated(reflect.TypeOf(proj), key) {
 			out = append(out, posError{Line: k.Line, Col: k.Column, Msg: key + " is being phased out: use dockers_v2"})
 		}
 	}
 	for i, n := range proj.NFPMs {
 		if n.Maintainer == "" {
-			item := seqItems(mapValue(root, "nfpms"))
+			item := yamlnode.Items(yamlnode.Value(root, "nfpms"))
 			at := root
 			if i < len(item) {
 				at = item[i]
@@ -104,14 +105,14 @@ func deprecatedFields(t reflect.Type, n *yaml.Node, prefix string, report func(n
 	}
 	switch t.Kind() {
 	case reflect.Slice, reflect.Array:
-		for _, item := range seqItems(n) {
+		for _, item := range yamlnode.Items(n) {
 			deprecatedFields(t.Elem(), item, prefix, report)
 		}
 		return
 	case reflect.Map:
 		if n != nil && n.Kind == yaml.MappingNode {
-			for i := 1; i < len(n.Content); i += 2 {
-				deprecatedFields(t.Elem(), n.Content[i], prefix, report)
+			for _, v := range yamlnode.Values(n) {
+				deprecatedFields(t.Elem(), v, prefix, report)
 			}
 		}
 		return
@@ -122,8 +123,7 @@ func deprecatedFields(t reflect.Type, n *yaml.Node, prefix string, report func(n
 	if n == nil || n.Kind != yaml.MappingNode {
 		return
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range yamlnode.Pairs(n) {
 		f, ok := fieldByYAMLName(t, k.Value)
 		if !ok {
 			continue

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	corev1 "k8s.io/api/core/v1"
 
 	"go.yaml.in/yaml/v3"
@@ -62,13 +63,13 @@ func (c istio) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		gv, _ := schema.ParseGroupVersion(o.APIVersion)
 		obj, err := istioScheme().New(gv.WithKind(o.Kind))
 		if err != nil {
-			out = append(out, o.finding(c.Name(), mapKey(o.Doc.Root, "kind"), "%s: unknown Istio kind %s in %s", o.describe(), o.Kind, o.APIVersion))
+			out = append(out, o.finding(c.Name(), yamlnode.Key(o.Doc.Root, "kind"), "%s: unknown Istio kind %s in %s", o.describe(), o.Kind, o.APIVersion))
 			continue
 		}
 		fs := decodeStrict(c.Name(), o, obj, "spec") // the spec is decoded with protojson below
 		out = append(out, fs...)
 		spec := specMessage(obj)
-		specNode := mapValue(o.Doc.Root, "spec")
+		specNode := yamlnode.Value(o.Doc.Root, "spec")
 		if spec == nil || specNode == nil {
 			continue
 		}

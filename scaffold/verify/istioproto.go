@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -39,8 +40,7 @@ func walkSpec(md protoreflect.MessageDescriptor, n *yaml.Node, w specWalk) {
 		return
 	}
 	fields := md.Fields()
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range yamlnode.Pairs(n) {
 		fd := fields.ByJSONName(k.Value)
 		if fd == nil {
 			if fd = fields.ByName(protoreflect.Name(k.Value)); fd == nil {
@@ -55,7 +55,7 @@ func walkSpec(md protoreflect.MessageDescriptor, n *yaml.Node, w specWalk) {
 			// protojson takes "10" for 10; the CRD schema wants an integer.
 			items := []*yaml.Node{v}
 			if fd.IsList() {
-				items = seqItems(v)
+				items = yamlnode.Items(v)
 			}
 			for _, it := range items {
 				if it.Kind == yaml.ScalarNode && it.ShortTag() == "!!str" {
@@ -66,8 +66,8 @@ func walkSpec(md protoreflect.MessageDescriptor, n *yaml.Node, w specWalk) {
 		switch {
 		case fd.IsMap():
 			if vd := fd.MapValue().Message(); vd != nil && !wellKnown(vd) && v.Kind == yaml.MappingNode {
-				for j := 1; j < len(v.Content); j += 2 {
-					walkSpec(vd, v.Content[j], w)
+				for _, item := range yamlnode.Values(v) {
+					walkSpec(vd, item, w)
 				}
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sync"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -79,7 +80,7 @@ func podChecks(check string, o *kobject, obj runtime.Object) []Finding {
 	if spec == nil {
 		return nil
 	}
-	specNode := lookupValue(o.Doc.Root, specPath...)
+	specNode := yamlnode.At(o.Doc.Root, specPath...)
 	var out []Finding
 	for _, r := range restrictedEvaluator().EvaluatePod(restrictedLevel(), meta, spec) {
 		if r.Allowed {
@@ -107,9 +108,9 @@ func pssNode(spec *yaml.Node, detail string) *yaml.Node {
 	}
 	if m := quotedNameRE.FindStringSubmatch(detail); m != nil {
 		for _, list := range []string{"containers", "initContainers", "ephemeralContainers"} {
-			for _, c := range seqItems(mapValue(spec, list)) {
-				if v := mapValue(c, "name"); v != nil && v.Value == m[1] {
-					if k := mapKey(c, "securityContext"); k != nil {
+			for _, c := range yamlnode.Items(yamlnode.Value(spec, list)) {
+				if v := yamlnode.Value(c, "name"); v != nil && v.Value == m[1] {
+					if k := yamlnode.Key(c, "securityContext"); k != nil {
 						return k
 					}
 					return c
@@ -117,17 +118,10 @@ func pssNode(spec *yaml.Node, detail string) *yaml.Node {
 			}
 		}
 	}
-	if k := mapKey(spec, "securityContext"); k != nil {
+	if k := yamlnode.Key(spec, "securityContext"); k != nil {
 		return k
 	}
 	return spec
-}
-
-func seqItems(n *yaml.Node) []*yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil
-	}
-	return n.Content
 }
 
 // probeChecks: a probe's port must be one of the pod's container ports (a
@@ -140,7 +134,7 @@ func probeChecks(check string, o *kobject, spec *corev1.PodSpec, specNode *yaml.
 			numbers[p.ContainerPort] = true
 		}
 	}
-	containers := seqItems(mapValue(specNode, "containers"))
+	containers := yamlnode.Items(yamlnode.Value(specNode, "containers"))
 	for i, c := range spec.Containers {
 		names := map[string]bool{}
 		for _, p := range c.Ports {
@@ -185,7 +179,7 @@ func probeChecks(check string, o *kobject, spec *corev1.PodSpec, specNode *yaml.
 			default:
 				continue
 			}
-			n := lookupValue(cnode, pr.key, handler, "port")
+			n := yamlnode.At(cnode, pr.key, handler, "port")
 			if n == nil {
 				n = cnode
 			}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -214,7 +215,7 @@ func unknownBuiltin(check string, o *kobject) []Finding {
 			kv := kubeVersion()
 			cur, _ := strconv.Atoi(kv.Minor)
 			if major > 0 && (major < 1 || major == 1 && minor <= cur) {
-				return []Finding{o.finding(check, mapKey(o.Doc.Root, "apiVersion"), "%s: %s %s is no longer served since Kubernetes %d.%d (linted for %s)",
+				return []Finding{o.finding(check, yamlnode.Key(o.Doc.Root, "apiVersion"), "%s: %s %s is no longer served since Kubernetes %d.%d (linted for %s)",
 					o.describe(), o.APIVersion, o.Kind, major, minor, kv.Version)}
 			}
 		}
@@ -230,6 +231,6 @@ func unknownBuiltin(check string, o *kobject) []Finding {
 	if group == "apiextensions.k8s.io" { // CustomResourceDefinition: not in client-go's scheme
 		return nil
 	}
-	return []Finding{o.finding(check, mapKey(o.Doc.Root, "apiVersion"), "%s: %s %s is not served by Kubernetes %s (removed, or a misspelled kind)",
+	return []Finding{o.finding(check, yamlnode.Key(o.Doc.Root, "apiVersion"), "%s: %s %s is not served by Kubernetes %s (removed, or a misspelled kind)",
 		o.describe(), o.APIVersion, o.Kind, kubeVersion().Version)}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
@@ -107,9 +108,9 @@ func monitorLabels(objs []*kobject) map[string]bool {
 				return
 			}
 			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == "targetLabel" {
-						out[n.Content[i+1].Value] = true
+				for k, v := range yamlnode.Pairs(n) {
+					if k.Value == "targetLabel" {
+						out[v.Value] = true
 					}
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -100,7 +101,7 @@ func (c prometheus) Run(ctx context.Context, r *Repo) ([]Finding, error) {
 		gv, _ := schema.ParseGroupVersion(o.APIVersion)
 		obj, err := monitoringScheme().New(gv.WithKind(o.Kind))
 		if err != nil {
-			out = append(out, o.finding(c.Name(), mapKey(o.Doc.Root, "kind"), "%s: unknown Prometheus Operator kind %s in %s", o.describe(), o.Kind, o.APIVersion))
+			out = append(out, o.finding(c.Name(), yamlnode.Key(o.Doc.Root, "kind"), "%s: unknown Prometheus Operator kind %s in %s", o.describe(), o.Kind, o.APIVersion))
 			skip[o] = true
 			continue
 		}
@@ -237,9 +238,9 @@ func sloChecks(check string, p parser.Parser, sources []parsedRules) []Finding {
 // collectExprNodes lists the expr: values of the rules of a groups mapping,
 // in order.
 func collectExprNodes(groups *yaml.Node, out *[]*yaml.Node) {
-	for _, g := range seqItems(mapValue(groups, "groups")) {
-		for _, rl := range seqItems(mapValue(g, "rules")) {
-			*out = append(*out, mapValue(rl, "expr"))
+	for _, g := range yamlnode.Items(yamlnode.Value(groups, "groups")) {
+		for _, rl := range yamlnode.Items(yamlnode.Value(g, "rules")) {
+			*out = append(*out, yamlnode.Value(rl, "expr"))
 		}
 	}
 }
@@ -359,7 +360,7 @@ func ruleSources(ctx context.Context, r *Repo) ([]*ruleSource, error) {
 			continue
 		}
 		var doc yaml.Node
-		if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 || mapValue(doc.Content[0], "groups") == nil {
+		if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 || yamlnode.Value(doc.Content[0], "groups") == nil {
 			continue
 		}
 		out = append(out, &ruleSource{file: f, node: doc.Content[0], src: src})
@@ -372,7 +373,7 @@ func ruleSources(ctx context.Context, r *Repo) ([]*ruleSource, error) {
 		if o.Kind != "PrometheusRule" || o.group() != "monitoring.coreos.com" {
 			continue
 		}
-		spec := mapValue(o.Doc.Root, "spec")
+		spec := yamlnode.Value(o.Doc.Root, "spec")
 		if spec == nil {
 			continue
 		}

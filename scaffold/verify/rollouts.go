@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -83,7 +84,7 @@ func unknownArgoKinds(check string, objs []*kobject, mine func(group, kind strin
 		if near == "" {
 			continue
 		}
-		out = append(out, o.finding(check, mapKey(o.Doc.Root, "kind"), "%s: argoproj.io has no kind %s: did you mean %s? (Argo Rollouts: %s; Argo CD: %s)",
+		out = append(out, o.finding(check, yamlnode.Key(o.Doc.Root, "kind"), "%s: argoproj.io has no kind %s: did you mean %s? (Argo Rollouts: %s; Argo CD: %s)",
 			o.describe(), o.Kind, near, strings.Join(rolloutKinds, ", "), strings.Join(argoCDKinds, ", ")))
 	}
 	return out
@@ -147,7 +148,7 @@ func isRollout(o *kobject) bool { return o.Kind == "Rollout" && o.group() == "ar
 // rolloutWorkload decodes a Rollout's pod template; nil when it has none
 // of its own (spec.workloadRef) or does not decode.
 func rolloutWorkload(o *kobject) *rolloutPods {
-	if !isRollout(o) || lookupValue(o.Doc.Root, "spec", "template") == nil {
+	if !isRollout(o) || yamlnode.At(o.Doc.Root, "spec", "template") == nil {
 		return nil
 	}
 	var p rolloutPods

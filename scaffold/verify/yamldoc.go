@@ -12,6 +12,7 @@ import (
 	goccy "github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -94,8 +95,7 @@ func duplicateKeys(n *yaml.Node, report func(dup, first *yaml.Node)) {
 	}
 	if n.Kind == yaml.MappingNode {
 		seen := map[string]*yaml.Node{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
+		for _, k := range yamlnode.Keys(n) {
 			if first, ok := seen[k.Value]; ok && k.Kind == yaml.ScalarNode {
 				report(k, first)
 			} else {

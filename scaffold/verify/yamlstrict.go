@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -61,8 +62,7 @@ func strictWalk(n *yaml.Node, t reflect.Type, at string, report func(*yaml.Node,
 			return
 		}
 		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+		for k, v := range yamlnode.Pairs(n) {
 			f, ok := fields[k.Value]
 			if !ok {
 				report(k, fmt.Sprintf("%s: unknown key %q", name, k.Value))
@@ -75,8 +75,8 @@ func strictWalk(n *yaml.Node, t reflect.Type, at string, report func(*yaml.Node,
 			want("a mapping")
 			return
 		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			strictWalk(n.Content[i+1], t.Elem(), join(at, n.Content[i].Value), report, depth+1)
+		for k, v := range yamlnode.Pairs(n) {
+			strictWalk(v, t.Elem(), join(at, k.Value), report, depth+1)
 		}
 	case reflect.Slice, reflect.Array:
 		if n.Kind != yaml.SequenceNode {

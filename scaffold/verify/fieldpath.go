@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paved-dev/paved/scaffold/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -60,9 +61,7 @@ func lookup(n *yaml.Node, path []pathElem) (*yaml.Node, bool) {
 		if cur == nil {
 			return at, false
 		}
-		if cur.Kind == yaml.DocumentNode && len(cur.Content) > 0 {
-			cur = cur.Content[0]
-		}
+		cur = yamlnode.Body(cur)
 		if cur.Kind == yaml.AliasNode && cur.Alias != nil {
 			cur = cur.Alias
 		}
@@ -71,18 +70,12 @@ func lookup(n *yaml.Node, path []pathElem) (*yaml.Node, bool) {
 			if cur.Kind != yaml.MappingNode {
 				return at, false
 			}
-			var next *yaml.Node
-			for i := 0; i+1 < len(cur.Content); i += 2 {
-				if cur.Content[i].Value == e.Key {
-					at, next = cur.Content[i], cur.Content[i+1]
-					break
-				}
-			}
+			key, next := yamlnode.Key(cur, e.Key), yamlnode.Value(cur, e.Key)
 			if next == nil {
 				// Go field names (Spec.Duration) for JSON ones (spec.duration).
-				for i := 0; i+1 < len(cur.Content); i += 2 {
-					if strings.EqualFold(cur.Content[i].Value, e.Key) {
-						at, next = cur.Content[i], cur.Content[i+1]
+				for k, v := range yamlnode.Pairs(cur) {
+					if strings.EqualFold(k.Value, e.Key) {
+						key, next = k, v
 						break
 					}
 				}
@@ -90,7 +83,7 @@ func lookup(n *yaml.Node, path []pathElem) (*yaml.Node, bool) {
 			if next == nil {
 				return at, false
 			}
-			cur = next
+			at, cur = key, next
 		default:
 			if cur.Kind != yaml.SequenceNode || e.Index >= len(cur.Content) {
 				return at, false
@@ -102,60 +95,14 @@ func lookup(n *yaml.Node, path []pathElem) (*yaml.Node, bool) {
 	return at, true
 }
 
-// lookupValue follows path and returns the value node (not the key), or nil.
-func lookupValue(n *yaml.Node, path ...string) *yaml.Node {
-	cur := n
-	for _, k := range path {
-		cur = mapValue(cur, k)
-		if cur == nil {
-			return nil
-		}
-	}
-	return cur
-}
-
-// mapValue returns the value of key in a mapping node, or nil.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// mapKey returns the key node of key in a mapping node, or nil.
-func mapKey(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i]
-		}
-	}
-	return nil
-}
-
 // findAll returns every node reached by path, where an element "*" in a
 // sequence position means every element; keys and indexes without [i] are
 // walked through every sequence element (as encoding/json's type errors
 // name a field path without indexes).
 func findAll(n *yaml.Node, keys []string) []*yaml.Node {
+	n = yamlnode.Body(n)
 	if n == nil {
 		return nil
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
 	}
 	if len(keys) == 0 {
 		return []*yaml.Node{n}
@@ -168,7 +115,7 @@ func findAll(n *yaml.Node, keys []string) []*yaml.Node {
 		}
 		return out
 	case yaml.MappingNode:
-		if v := mapValue(n, keys[0]); v != nil {
+		if v := yamlnode.Value(n, keys[0]); v != nil {
 			return findAll(v, keys[1:])
 		}
 	}
