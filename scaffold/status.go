@@ -30,9 +30,7 @@ func (r *Resolver) Status(ctx context.Context, dir string) (*Status, error) {
 	return status(ctx, src, af)
 }
 
-// status is Status for a record already read. A development build's
-// built-in template is never taken as newer than a release: its version
-// sorts below every release, and it would overwrite one.
+// status is Status for a record already read.
 func status(ctx context.Context, src Source, af *AnswersFile) (*Status, error) {
 	st := &Status{Template: af.Template, Current: af.Version}
 	latest, err := src.Latest(ctx)
@@ -40,14 +38,24 @@ func status(ctx context.Context, src Source, af *AnswersFile) (*Status, error) {
 		return st, fmt.Errorf("finding the newest version of %s: %w", af.Template, err)
 	}
 	st.Latest = latest
-	if IsDevelVersion(latest) && isRelease(af.Version) {
-		return st, fmt.Errorf("this paved is a development build (its built-in %s is %s); the repository records release %s, which a development build never overwrites: use paved %s or later", af.Template, latest, af.Version, af.Version)
+	if err := develOverRelease(af, latest); err != nil {
+		return st, err
 	}
 	if latest == af.Version {
 		return st, nil
 	}
 	st.Outdated, err = src.Newer(ctx, recordedRev(af), latest)
 	return st, err
+}
+
+// develOverRelease refuses to take version, a development build's
+// built-in template, over the release the repository records: its version
+// sorts below every release, and it would overwrite one.
+func develOverRelease(af *AnswersFile, version string) error {
+	if !IsDevelVersion(version) || !isRelease(af.Version) {
+		return nil
+	}
+	return fmt.Errorf("this paved is a development build (its built-in %s is %s); the repository records release %s, which a development build never overwrites: use paved %s or later", af.Template, version, af.Version, af.Version)
 }
 
 // recordedRev is the recorded version as its source can read it back: the

@@ -38,8 +38,8 @@ func (chooseTarget) Run(ctx context.Context, u *updateRun) error {
 	if older, err := u.src.Newer(ctx, rev, u.recordedRev()); err != nil || !older || u.opts.AllowDowngrade {
 		return nil //nolint:nilerr // an order the source cannot tell is no downgrade
 	}
-	if IsDevelVersion(t.Version) && isRelease(u.af.Version) {
-		return fmt.Errorf("this paved is a development build (its built-in %s is %s); the repository records release %s, which a development build never overwrites: use paved %s or later", u.af.Template, t.Version, u.af.Version, u.af.Version)
+	if err := develOverRelease(u.af, t.Version); err != nil {
+		return err
 	}
 	return fmt.Errorf("%s is older than the recorded version %s: a downgrade; pass --allow-downgrade to take it", t.Version, u.af.Version)
 }

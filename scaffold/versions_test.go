@@ -277,12 +277,19 @@ func TestDevelBuildNeverOverwritesRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	devel := &Resolver{Builtins: Builtins{"service": os.DirFS(src)}, BuiltinVersion: "(devel)"}
-	_, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: devel})
-	if err == nil || !strings.Contains(err.Error(), "development build") || !strings.Contains(err.Error(), "records release v0.1.0") {
-		t.Fatalf("Update = %v, want a refusal", err)
+	st, err := devel.Status(context.Background(), dir)
+	if err == nil || st.Latest == "" {
+		t.Fatalf("Status = %+v, %v: want the development version and a refusal", st, err)
 	}
-	if af, _ := ReadAnswers(dir); af.Version != "v0.1.0" {
-		t.Fatalf("version now %q", af.Version)
+	// The newest as Status names it, and the development version named by --to.
+	for _, to := range []string{"", st.Latest} {
+		_, err := Update(context.Background(), UpdateOptions{Dir: dir, Resolver: devel, To: to})
+		if err == nil || !strings.Contains(err.Error(), "development build") || !strings.Contains(err.Error(), "records release v0.1.0") {
+			t.Fatalf("Update --to %q = %v, want a refusal", to, err)
+		}
+		if af, _ := ReadAnswers(dir); af.Version != "v0.1.0" {
+			t.Fatalf("version now %q", af.Version)
+		}
 	}
 }
 
