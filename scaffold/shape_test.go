@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"bytes"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -22,6 +23,8 @@ const maxLines = 500
 //   - none imports testing or testing/*: test support takes its own small
 //     interfaces, so a test dependency never reaches paved's binary;
 //   - templates/ imports no paved package: templates are data;
+//   - the engine (scaffold/*.go) imports neither templates nor verify;
+//   - none registers itself in init();
 //   - none is over maxLines lines.
 func TestShape(t *testing.T) {
 	root, err := filepath.Abs("..")
@@ -59,7 +62,7 @@ func shapeProblems(rel string, src []byte) []string {
 		problems = append(problems, rel+": "+strconv.Itoa(n)+" lines, more than "+strconv.Itoa(maxLines)+": split it by concept")
 	}
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, rel, src, parser.ImportsOnly)
+	f, err := parser.ParseFile(fset, rel, src, parser.SkipObjectResolution)
 	if err != nil {
 		// A template's Go file may hold template actions; it is data.
 		if strings.HasPrefix(rel, "templates/service/") || strings.HasPrefix(rel, "templates/template/") {
@@ -67,7 +70,11 @@ func shapeProblems(rel string, src []byte) []string {
 		}
 		return append(problems, err.Error())
 	}
-	templatesPackage := strings.HasPrefix(rel, "templates/") && !strings.Contains(strings.TrimPrefix(rel, "templates/"), "/")
+	inPackage := func(dir string) bool {
+		rest, ok := strings.CutPrefix(rel, dir)
+		return ok && !strings.Contains(rest, "/")
+	}
+	templatesPackage, enginePackage := inPackage("templates/"), inPackage("scaffold/")
 	for _, imp := range f.Imports {
 		path, _ := strconv.Unquote(imp.Path.Value)
 		where := rel + ":" + strconv.Itoa(fset.Position(imp.Pos()).Line)
@@ -76,6 +83,14 @@ func shapeProblems(rel string, src []byte) []string {
 		}
 		if templatesPackage && strings.HasPrefix(path, "github.com/paved-dev/paved/") {
 			problems = append(problems, where+": templates imports "+path+": templates are data, move the code to test support")
+		}
+		if enginePackage && (path == "github.com/paved-dev/paved/templates" || path == "github.com/paved-dev/paved/scaffold/verify") {
+			problems = append(problems, where+": the engine imports "+path+": cmd/paved hands it what it needs")
+		}
+	}
+	for _, decl := range f.Decls {
+		if fd, ok := decl.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "init" {
+			problems = append(problems, rel+":"+strconv.Itoa(fset.Position(fd.Pos()).Line)+": func init(): no package registers itself; say it where it is used")
 		}
 	}
 	return problems
@@ -93,6 +108,11 @@ func TestShapeProblems(t *testing.T) {
 		{"scaffold/x.go", "package x\nimport \"io/fs\"\n", ""},
 		{"templates/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold\"\n", "templates imports github.com/paved-dev/paved/scaffold"},
 		{"templates/templatetest/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold\"\n", ""},
+		{"scaffold/x.go", "package x\nimport \"github.com/paved-dev/paved/templates\"\n", "the engine imports github.com/paved-dev/paved/templates"},
+		{"scaffold/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold/verify\"\n", "the engine imports"},
+		{"cmd/paved/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold/verify\"\n", ""},
+		{"scaffold/verify/x.go", "package x\nfunc init() {}\n", "scaffold/verify/x.go:2: func init()"},
+		{"scaffold/x.go", "package x\ntype T struct{}\nfunc (T) init() {}\n", ""},
 		{"scaffold/x.go", long, "501 lines"},
 		{"scaffold/x.go", long[:len(long)-1], ""},
 		{"templates/service/x.go", "package {{.Name}}\n", ""},
