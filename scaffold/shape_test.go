@@ -8,10 +8,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
+
+// yamlLibraries says where each YAML library other than yaml.v3 (which
+// decodes and gives node trees everywhere) may be imported: each does
+// what only it does, and does not spread.
+var yamlLibraries = map[string][]string{
+	// Token positions yaml.v3 does not expose: byte spans for the
+	// structural merge, syntax-error columns, a scalar's own position
+	// after its anchor or tag.
+	"github.com/goccy/go-yaml": {"scaffold/yamltree.go", "scaffold/verify/yamldoc.go", "scaffold/verify/helmvalues.go"},
+	// Kubernetes' own YAML-to-JSON conversion, as kubectl does it.
+	"sigs.k8s.io/yaml": {"scaffold/verify/k8s.go", "scaffold/verify/crdschema.go"},
+}
 
 // maxLines is how long a non-test Go file may grow before it holds more
 // than one concept.
@@ -25,6 +38,7 @@ const maxLines = 500
 //   - templates/ imports no paved package: templates are data;
 //   - the engine (scaffold/*.go) imports neither templates nor verify;
 //   - none registers itself in init();
+//   - a YAML library other than yaml.v3 only where yamlLibraries says;
 //   - none is over maxLines lines.
 func TestShape(t *testing.T) {
 	root, err := filepath.Abs("..")
@@ -84,6 +98,11 @@ func shapeProblems(rel string, src []byte) []string {
 		if templatesPackage && strings.HasPrefix(path, "github.com/paved-dev/paved/") {
 			problems = append(problems, where+": templates imports "+path+": templates are data, move the code to test support")
 		}
+		for lib, files := range yamlLibraries {
+			if (path == lib || strings.HasPrefix(path, lib+"/")) && !slices.Contains(files, rel) {
+				problems = append(problems, where+": imports "+path+": use go.yaml.in/yaml/v3 (and scaffold/internal/yamlnode); "+lib+" is for "+strings.Join(files, ", ")+" only")
+			}
+		}
 		if enginePackage && (path == "github.com/paved-dev/paved/templates" || path == "github.com/paved-dev/paved/scaffold/verify") {
 			problems = append(problems, where+": the engine imports "+path+": cmd/paved hands it what it needs")
 		}
@@ -112,6 +131,10 @@ func TestShapeProblems(t *testing.T) {
 		{"scaffold/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold/verify\"\n", "the engine imports"},
 		{"cmd/paved/x.go", "package x\nimport \"github.com/paved-dev/paved/scaffold/verify\"\n", ""},
 		{"scaffold/verify/x.go", "package x\nfunc init() {}\n", "scaffold/verify/x.go:2: func init()"},
+		{"scaffold/verify/x.go", "package x\nimport \"github.com/goccy/go-yaml/ast\"\n", "imports github.com/goccy/go-yaml/ast: use go.yaml.in/yaml/v3"},
+		{"scaffold/yamltree.go", "package x\nimport \"github.com/goccy/go-yaml/ast\"\n", ""},
+		{"scaffold/merge.go", "package x\nimport \"sigs.k8s.io/yaml\"\n", "sigs.k8s.io/yaml is for"},
+		{"scaffold/x.go", "package x\nimport \"github.com/goccy/go-yamlx\"\n", ""},
 		{"scaffold/x.go", "package x\ntype T struct{}\nfunc (T) init() {}\n", ""},
 		{"scaffold/x.go", long, "501 lines"},
 		{"scaffold/x.go", long[:len(long)-1], ""},
